@@ -1,0 +1,45 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8080
+export INTAKE_DATA_DIR ?= $(CURDIR)/instance
+
+.PHONY: run test test-postgres install dev-install system-packages translations clean bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	$(MAKE) --no-print-directory translations
+
+dev-install: $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(MAKE) --no-print-directory translations
+
+translations:
+	$(BIN)/pybabel compile --use-fuzzy=false -f -d intake/translations >/dev/null
+
+system-packages:
+	tools/ensure-system-packages age chromium chromium-driver
+
+# Development server on loopback over plain HTTP (hence the insecure-cookie switch).
+run: install
+	INTAKE_ENV=development INTAKE_INSECURE_COOKIES=1 $(BIN)/flask --app wsgi intake migrate
+	INTAKE_ENV=development INTAKE_INSECURE_COOKIES=1 $(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
+
+test: dev-install system-packages
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same suite against PostgreSQL (database `test` on 127.0.0.1:5432 by default).
+test-postgres: dev-install system-packages
+	INTAKE_TEST_DATABASE_URL=$${INTAKE_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: dev-install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,146 @@
+"""Typed, frozen configuration read once from the environment.
+
+Production fails closed: a missing secret is a `ConfigError`, never a default.
+Every secret may also come from a file (`NAME_FILE`), which is how Docker
+secrets reach the app without showing up in `docker inspect`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ENVIRONMENTS = ("production", "development", "test")
+GIB = 1024**3
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a safe, complete configuration."""
+
+
+@dataclass(frozen=True)
+class Config:
+    environment: str
+    secret_key: bytes = field(repr=False)
+    data_dir: Path
+    blob_dir: Path
+    database_url: str = field(repr=False)
+    # Plain-HTTP cookies are only for development on loopback; .onion
+    # services keep Secure cookies because Tor Browser treats .onion as a
+    # secure context.
+    insecure_cookies: bool = False
+    ratelimit_storage_uri: str = "memory://"
+    onion_location: str | None = None
+    max_file_bytes: int = 2 * GIB
+    max_submission_bytes: int = 4 * GIB
+    # "fast" Argon2 exists for the test suite only; production refuses it.
+    kdf_profile: str = "production"
+    submit_rate_limit: str = "20 per hour"
+    global_submit_rate_limit: str = "600 per hour"
+    login_rate_limit: str = "30 per hour"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if environ is None else environ
+        environment = env.get("INTAKE_ENV", "production")
+        if environment not in ENVIRONMENTS:
+            raise ConfigError(f"INTAKE_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        data_dir = Path(env.get("INTAKE_DATA_DIR", "instance")).resolve()
+        blob_dir = Path(env.get("INTAKE_BLOB_DIR", str(data_dir / "blobs"))).resolve()
+
+        secret = _read_secret(env, "SECRET_KEY")
+        if secret is None:
+            if environment == "production":
+                raise ConfigError("SECRET_KEY (or SECRET_KEY_FILE) is required in production")
+            secret = _local_development_secret(data_dir)
+        if len(secret) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters")
+
+        database_url = _read_secret(env, "DATABASE_URL")
+        if database_url is None:
+            database_url = f"sqlite:///{data_dir / 'intake.sqlite3'}"
+
+        insecure_cookies = _flag(env, "INTAKE_INSECURE_COOKIES")
+        if insecure_cookies and environment == "production":
+            raise ConfigError("INTAKE_INSECURE_COOKIES is for development only")
+        kdf_profile = env.get("INTAKE_KDF_PROFILE", "production")
+        if kdf_profile not in ("production", "fast"):
+            raise ConfigError("INTAKE_KDF_PROFILE must be 'production' or 'fast'")
+        if kdf_profile == "fast" and environment != "test":
+            raise ConfigError("INTAKE_KDF_PROFILE=fast is allowed only with INTAKE_ENV=test")
+
+        config = cls(
+            environment=environment,
+            secret_key=secret.encode(),
+            data_dir=data_dir,
+            blob_dir=blob_dir,
+            database_url=database_url,
+            insecure_cookies=insecure_cookies,
+            ratelimit_storage_uri=_read_secret(env, "RATELIMIT_STORAGE_URI") or "memory://",
+            onion_location=env.get("INTAKE_ONION_LOCATION") or None,
+            kdf_profile=kdf_profile,
+        )
+        overrides = {
+            name: _positive_int(env, var)
+            for name, var in (
+                ("max_file_bytes", "INTAKE_MAX_FILE_BYTES"),
+                ("max_submission_bytes", "INTAKE_MAX_SUBMISSION_BYTES"),
+            )
+            if var in env
+        }
+        overrides.update(
+            {
+                name: env[var]
+                for name, var in (
+                    ("submit_rate_limit", "INTAKE_SUBMIT_RATE_LIMIT"),
+                    ("global_submit_rate_limit", "INTAKE_GLOBAL_SUBMIT_RATE_LIMIT"),
+                    ("login_rate_limit", "INTAKE_LOGIN_RATE_LIMIT"),
+                )
+                if var in env
+            }
+        )
+        return replace(config, **overrides)
+
+
+def _read_secret(env: Mapping[str, str], name: str) -> str | None:
+    file_name = env.get(f"{name}_FILE")
+    if file_name:
+        try:
+            return Path(file_name).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ConfigError(f"{name}_FILE cannot be read: {error.strerror}") from None
+    return env.get(name) or None
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _positive_int(env: Mapping[str, str], name: str) -> int:
+    try:
+        value = int(env[name])
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive")
+    return value
+
+
+def _local_development_secret(data_dir: Path) -> str:
+    """A per-checkout secret kept under instance/, so dev sessions survive restarts."""
+    path = data_dir / "dev-secret-key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    return secret

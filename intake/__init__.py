@@ -1,0 +1,69 @@
+"""Intake: encrypted help requests for people at risk."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Flask
+from flask_babel import get_locale
+from jinja2 import StrictUndefined
+
+from config import Config
+from intake import db, errors, logs, security
+from intake.cli import intake_cli
+from intake.extensions import babel, csrf, limiter
+from intake.health import bp as health_bp
+from intake.i18n import LANGUAGES, select_locale
+from intake.submit import bp as submit_bp
+
+# Long enough for somebody on a slow Tor link to write a long request and
+# upload large files: the token is checked when the request starts, but the
+# form may have been open for hours before that.
+CSRF_TOKEN_LIFETIME = timedelta(hours=12)
+
+
+def create_app(config: Config) -> Flask:
+    app = Flask(__name__, instance_path=str(config.data_dir))
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        INTAKE=config,
+        SESSION_COOKIE_NAME="intake_session" if config.insecure_cookies else "__Host-intake_session",
+        SESSION_COOKIE_SECURE=not config.insecure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_PATH="/",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        WTF_CSRF_TIME_LIMIT=int(CSRF_TOKEN_LIFETIME.total_seconds()),
+        WTF_CSRF_SSL_STRICT=False,
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri,
+        RATELIMIT_STRATEGY="moving-window",
+        MAX_FORM_MEMORY_SIZE=200_000,
+        TEMPLATES_AUTO_RELOAD=not config.is_production,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.init_app(app, config.database_url)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    # Templates must never reach configuration or secrets.
+    app.jinja_env.globals.pop("config", None)
+    if config.environment == "test":
+        app.jinja_env.undefined = StrictUndefined
+
+    _register_blueprints(app)
+    security.init_app(app, config.onion_location)
+    logs.init_app(app)
+    errors.init_app(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    app.register_blueprint(health_bp)
+    app.register_blueprint(submit_bp)
+    app.cli.add_command(intake_cli)
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")

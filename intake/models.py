@@ -1,0 +1,243 @@
+"""Typed SQLAlchemy 2 models. No crypto, no side effects: services encrypt
+first and then build rows from ciphertext.
+
+Submitter-facing dates are coarsened to the day (`*_day` columns) so the
+database does not record when exactly somebody reached out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _enum(enum_class: type[enum.Enum]) -> Enum:
+    # Stored as plain strings: portable between SQLite and PostgreSQL, and
+    # adding a value needs no ALTER TYPE migration.
+    return Enum(
+        enum_class,
+        native_enum=False,
+        validate_strings=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Role(enum.Enum):
+    LAWYER = "lawyer"
+    ADMIN = "admin"
+
+
+class UserStatus(enum.Enum):
+    # enrolled, waiting for an admin to compare fingerprints
+    PENDING = "pending"
+    VETTED = "vetted"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+
+
+class CaseStatus(enum.Enum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    WAITING_FOR_SUBMITTER = "waiting_for_submitter"
+    CLOSED = "closed"
+
+
+class ItemKind(enum.Enum):
+    SUBMISSION = "submission"
+    FOLLOW_UP = "follow_up"
+    REPLY = "reply"
+    NOTE = "note"
+
+
+class InstanceKeys(Base):
+    """The single row of instance-wide key material that is safe to keep."""
+
+    __tablename__ = "instance_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    codename_salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # Only the public half; the identity exists as SLIP-39 shares offline.
+    recovery_recipient: Mapped[str | None] = mapped_column(String(128))
+    admin_setup_token_hash: Mapped[str | None] = mapped_column(String(64))
+    admin_setup_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    status: Mapped[UserStatus] = mapped_column(_enum(UserStatus), index=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    # TOTP secret sealed under a key derived from the server secret.
+    totp_secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    # Last accepted TOTP time step: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    public_recipient: Mapped[str] = mapped_column(String(128))
+    wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_day: Mapped[dt.date] = mapped_column(Date)
+    vetted_day: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Invite(Base):
+    __tablename__ = "invites"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used: Mapped[bool] = mapped_column(default=False)
+
+
+class LawyerSession(Base):
+    """Server half of a split-custody unlock.
+
+    `sealed_identity` is the lawyer's age identity sealed under a key that
+    exists only in the lawyer's cookie: this row alone decrypts nothing.
+    """
+
+    __tablename__ = "lawyer_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    sealed_identity: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Source(Base):
+    """A submitter, known only by what their codename derives."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    codename_lookup_id: Mapped[str] = mapped_column(String(64), unique=True)
+    reply_recipient: Mapped[str] = mapped_column(String(128))
+    created_day: Mapped[dt.date] = mapped_column(Date)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_status_number", "status", "number"),
+        Index("ix_cases_assignee_id_number", "assignee_id", "number"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    source_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.NEW)
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_day: Mapped[dt.date] = mapped_column(Date)
+    last_activity_day: Mapped[dt.date] = mapped_column(Date)
+    # Bumped on every new item; a lawyer's CaseRead.seen_seq below it means unread.
+    activity_seq: Mapped[int] = mapped_column(Integer, default=0)
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    source: Mapped[Source] = relationship()
+    assignee: Mapped[User | None] = relationship()
+    items: Mapped[list[Item]] = relationship(
+        back_populates="case", order_by="Item.seq", cascade="all, delete-orphan"
+    )
+
+
+class Item(Base):
+    """One age ciphertext: a submission, follow-up, reply or note.
+
+    The plaintext (padded JSON) holds the form fields and each attachment's
+    filename, content type and size, so none of those sit in a column.
+    """
+
+    __tablename__ = "items"
+    __table_args__ = (Index("ix_items_case_id_seq", "case_id", "seq", unique=True),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind))
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_day: Mapped[dt.date] = mapped_column(Date)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    # True when the submitter's codename key is a recipient (replies).
+    visible_to_source: Mapped[bool] = mapped_column(default=False)
+
+    case: Mapped[Case] = relationship(back_populates="items")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="item", order_by="Attachment.position", cascade="all, delete-orphan"
+    )
+    recipients: Mapped[list[ItemRecipient]] = relationship(cascade="all, delete-orphan")
+
+
+class ItemRecipient(Base):
+    """Which lawyers' keys an item was encrypted to, so the UI can say who can read it."""
+
+    __tablename__ = "item_recipients"
+
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    blob_name: Mapped[str] = mapped_column(String(64), unique=True)
+    ciphertext_size: Mapped[int] = mapped_column(BigInteger)
+
+    item: Mapped[Item] = relationship(back_populates="attachments")
+
+
+class CaseRead(Base):
+    __tablename__ = "case_reads"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    seen_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEvent(Base):
+    """Events, never contents: "case 42 viewed by lawyer 7"."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64))
+    case_number: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(256))

@@ -1,0 +1,68 @@
+"""Response headers and the deny-by-default gate for every request."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, abort, g, request
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+STATIC_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Permissions-Policy": (
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+        "interest-cohort=(), clipboard-read=(), display-capture=()"
+    ),
+}
+
+# Endpoints anybody may reach. Everything else needs a logged-in staff
+# session (set by the lawyer blueprint's loader as `g.current_user`).
+PUBLIC_ENDPOINTS: set[str] = {"static", "health.healthz"}
+PUBLIC_BLUEPRINTS: set[str] = {"submit"}
+
+
+def public(endpoint: str) -> None:
+    """Allowlist one endpoint; used by blueprints for login and enrolment."""
+    PUBLIC_ENDPOINTS.add(endpoint)
+
+
+def init_app(app: Flask, onion_location: str | None) -> None:
+    """Register after the blueprints, so their user loaders run before this gate."""
+
+    @app.before_request
+    def deny_by_default() -> None:
+        endpoint = request.endpoint
+        if endpoint is None:
+            abort(404)
+        if endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS:
+            return
+        if getattr(g, "current_user", None) is None:
+            abort(401)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        for name, value in STATIC_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
+        if onion_location:
+            response.headers["Onion-Location"] = onion_location.rstrip("/") + request.full_path.rstrip("?")
+        response.headers.pop("Server", None)
+        return response

@@ -1,0 +1,1 @@
+"""The logic views call: each module owns one part of the domain."""

@@ -1,0 +1,115 @@
+"""Attachment ciphertext on disk.
+
+Blobs are written under `tmp/` with a random name, renamed into place once
+complete, and only then referenced by a committed row. A crash or a failed
+commit therefore leaves at most an unreferenced file, which `sweep_orphans`
+removes after a grace period. Nothing but age ciphertext is ever written here.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Iterator, Set
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+ORPHAN_GRACE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class BlobStore:
+    root: Path
+
+    def ensure(self) -> None:
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    @contextmanager
+    def writer(self) -> Iterator[PendingBlob]:
+        """Yield a temp file to stream ciphertext into; it is deleted unless `publish`ed."""
+        self.ensure()
+        pending = PendingBlob(self, secrets.token_hex(16))
+        handle = open(pending.temp_path, "xb")  # noqa: SIM115 — closed below
+        pending.handle = handle
+        try:
+            yield pending
+        finally:
+            handle.close()
+            if not pending.published:
+                pending.temp_path.unlink(missing_ok=True)
+
+    def path_of(self, blob_name: str) -> Path:
+        if len(blob_name) != 32 or not all(c in "0123456789abcdef" for c in blob_name):
+            raise ValueError("not a blob name")
+        return self.root / blob_name[:2] / f"{blob_name}.age"
+
+    def open(self, blob_name: str) -> BinaryIO:
+        return open(self.path_of(blob_name), "rb")
+
+    def delete(self, blob_name: str) -> None:
+        self.path_of(blob_name).unlink(missing_ok=True)
+
+    def names(self) -> Iterator[str]:
+        for path in self.root.glob("??/*.age"):
+            yield path.stem
+
+    def sweep_orphans(self, referenced: Set[str], older_than: float = ORPHAN_GRACE_SECONDS) -> int:
+        """Delete blobs and temp files no row references, once older than the grace period."""
+        cutoff = time.time() - older_than
+        removed = 0
+        candidates = [*self.root.glob("??/*.age"), *self.root.glob("tmp/*")]
+        for path in candidates:
+            name = path.stem if path.suffix == ".age" else None
+            if name in referenced:
+                continue
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+    def is_writable(self) -> bool:
+        self.ensure()
+        probe = self.root / "tmp" / f"health-{secrets.token_hex(4)}"
+        try:
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError:
+            return False
+        return True
+
+
+class PendingBlob:
+    def __init__(self, store: BlobStore, name: str) -> None:
+        self.store = store
+        self.name = name
+        self.temp_path = store.root / "tmp" / f"{name}.partial"
+        self.handle: BinaryIO | None = None
+        self.published = False
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        assert self.handle is not None
+        self.handle.write(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        assert self.handle is not None
+        self.handle.flush()
+
+    def publish(self) -> str:
+        """fsync and move into place; the caller must then commit a row naming it."""
+        assert self.handle is not None
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        final = self.store.path_of(self.name)
+        final.parent.mkdir(exist_ok=True, mode=0o700)
+        os.replace(self.temp_path, final)
+        self.published = True
+        return self.name

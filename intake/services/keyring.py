@@ -1,0 +1,56 @@
+"""Who ciphertext is encrypted to, and the instance's key material.
+
+Recipients of anything new are every vetted lawyer's public key plus the
+organisation's recovery key, whose private half lives only as SLIP-39 shares.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config import Config
+from crypto import FAST_TEST_KDF, PRODUCTION_KDF, KdfParams
+from intake.models import InstanceKeys, User, UserStatus
+
+INSTANCE_KEYS_ID = 1
+
+
+@dataclass(frozen=True)
+class RecipientSet:
+    lawyer_ids: tuple[uuid.UUID, ...]
+    recipients: tuple[str, ...]
+
+
+def kdf_params(config: Config) -> KdfParams:
+    return FAST_TEST_KDF if config.kdf_profile == "fast" else PRODUCTION_KDF
+
+
+def instance_keys(session: Session) -> InstanceKeys:
+    """The instance row, created with a fresh codename salt on first use."""
+    keys = session.get(InstanceKeys, INSTANCE_KEYS_ID)
+    if keys is None:
+        keys = InstanceKeys(id=INSTANCE_KEYS_ID, codename_salt=secrets.token_bytes(32))
+        session.add(keys)
+        session.flush()
+    return keys
+
+
+def vetted_lawyers(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.status == UserStatus.VETTED).order_by(User.email)))
+
+
+def submission_recipients(session: Session) -> RecipientSet | None:
+    """None while nobody could read a submission: no vetted lawyer or no recovery key."""
+    lawyers = vetted_lawyers(session)
+    keys = session.get(InstanceKeys, INSTANCE_KEYS_ID)
+    if not lawyers or keys is None or keys.recovery_recipient is None:
+        return None
+    return RecipientSet(
+        lawyer_ids=tuple(lawyer.id for lawyer in lawyers),
+        recipients=(*(lawyer.public_recipient for lawyer in lawyers), keys.recovery_recipient),
+    )
