@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 10:47:38.401259
 """
 
 from collections.abc import Sequence
