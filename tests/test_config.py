@@ -1,0 +1,77 @@
+"""Configuration fails closed in production and never invents a secret there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import Config, ConfigError
+
+LONG_SECRET = "x" * 40
+
+
+def test_production_without_secret_key_refuses_to_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Config.from_env({"INTAKE_DATA_DIR": str(tmp_path)})
+
+
+def test_production_is_the_default_environment(tmp_path: Path) -> None:
+    config = Config.from_env({"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path)})
+    assert config.is_production
+    assert config.kdf_profile == "production"
+
+
+def test_secret_key_can_come_from_a_file(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(LONG_SECRET + "\n")
+    config = Config.from_env({"SECRET_KEY_FILE": str(secret_file), "INTAKE_DATA_DIR": str(tmp_path)})
+    assert config.secret_key == LONG_SECRET.encode()
+
+
+def test_unreadable_secret_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY_FILE cannot be read"):
+        Config.from_env({"SECRET_KEY_FILE": str(tmp_path / "missing")})
+
+
+def test_short_secret_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="at least 32"):
+        Config.from_env({"SECRET_KEY": "short", "INTAKE_DATA_DIR": str(tmp_path)})
+
+
+def test_development_generates_and_keeps_a_local_secret(tmp_path: Path) -> None:
+    environ = {"INTAKE_ENV": "development", "INTAKE_DATA_DIR": str(tmp_path)}
+    first = Config.from_env(environ)
+    second = Config.from_env(environ)
+    assert first.secret_key == second.secret_key
+    assert len(first.secret_key) >= 32
+    assert (tmp_path / "dev-secret-key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"INTAKE_INSECURE_COOKIES": "1"}, "development only"),
+        ({"INTAKE_KDF_PROFILE": "fast"}, "only with INTAKE_ENV=test"),
+        ({"INTAKE_ENV": "staging"}, "INTAKE_ENV must be"),
+        ({"INTAKE_MAX_FILE_BYTES": "lots"}, "must be an integer"),
+        ({"INTAKE_MAX_FILE_BYTES": "0"}, "must be positive"),
+    ],
+)
+def test_unsafe_or_malformed_settings_are_refused(tmp_path: Path, environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env({"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path), **environ})
+
+
+def test_sqlite_under_the_data_dir_is_the_embedded_default(tmp_path: Path) -> None:
+    config = Config.from_env({"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path)})
+    assert config.database_url == f"sqlite:///{tmp_path / 'intake.sqlite3'}"
+    assert config.blob_dir == tmp_path / "blobs"
+
+
+def test_repr_hides_secrets(tmp_path: Path) -> None:
+    config = Config.from_env(
+        {"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://u:pw@db/x"}
+    )
+    assert LONG_SECRET not in repr(config)
+    assert "pw@" not in repr(config)
