@@ -19,8 +19,11 @@ dev-install: $(BIN)/python
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	$(MAKE) --no-print-directory translations
 
+# Compiled at build time; .mo files are not committed. Fuzzy entries are not used.
 translations:
-	$(BIN)/pybabel compile --use-fuzzy=false -f -d intake/translations >/dev/null
+	for catalogue in intake/translations intake/staff_translations; do \
+		if [ -d $$catalogue ]; then $(BIN)/pybabel compile --statistics -d $$catalogue || exit 1; fi; \
+	done
 
 system-packages:
 	tools/ensure-system-packages age chromium chromium-driver
