@@ -37,7 +37,7 @@ def create_app(config: Config) -> Flask:
         WTF_CSRF_TIME_LIMIT=int(CSRF_TOKEN_LIFETIME.total_seconds()),
         WTF_CSRF_SSL_STRICT=False,
         BABEL_DEFAULT_LOCALE="en",
-        BABEL_TRANSLATION_DIRECTORIES="translations",
+        BABEL_TRANSLATION_DIRECTORIES="translations;staff_translations",
         RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri,
         RATELIMIT_STRATEGY="moving-window",
         MAX_FORM_MEMORY_SIZE=200_000,
