@@ -1,0 +1,159 @@
+"""Gunicorn settings for Intake: `gunicorn -c python:config.gunicorn wsgi:app`.
+
+Written for a Tor onion service on a small VPS:
+
+* Threads, not sync workers. Over Tor an upload can take an hour; a sync
+  worker would be pinned for all of it, and a handful of slow (or
+  deliberately stalled) clients would take the whole site down. With
+  `gthread` every request holds one thread, and the worker's heartbeat keeps
+  running meanwhile, so `timeout` never kills a slow but live upload.
+* A stalled connection is dropped: once the headers are in, every read and
+  write on the socket may wait at most `INTAKE_STALL_TIMEOUT` seconds.
+* No access log, and addresses are scrubbed from gunicorn's own messages.
+  Behind Tor every peer is the tor daemon anyway, but a clearnet mirror
+  would see real addresses, and we promise never to write one down. The
+  application logs method, route pattern, status and duration itself
+  (`intake/logs.py`).
+* No proxy is trusted for `X-Forwarded-*`: tor connects directly and sets
+  no such headers, so whoever sends them is lying.
+* Nothing is written to the (read-only) root filesystem.
+
+Every value can be overridden from the environment (`INTAKE_BIND`,
+`INTAKE_WORKERS`, `INTAKE_THREADS`, `INTAKE_STALL_TIMEOUT`), and any gunicorn
+flag on the command line still wins over this file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    number = int(value)
+    if number <= 0:
+        raise ValueError(f"{name} must be a positive integer")
+    return number
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # honours `docker run --cpuset-cpus`
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+# --- Server socket -----------------------------------------------------------
+# In the container tor reaches the app over the internal Docker network, so it
+# listens on all interfaces of that network namespace; nothing is published.
+# Comma-separated for several listeners (the lawyers' onion uses :8001).
+bind = [
+    address.strip()
+    for address in os.environ.get("INTAKE_BIND", "0.0.0.0:8000").split(",")
+    if address.strip()
+]
+backlog = 256
+
+# --- Workers -----------------------------------------------------------------
+# Each worker holds the app (~60-100 MB) and every concurrent unlock holds one
+# 64 MiB Argon2id buffer, hence the cap for small VPSes.
+workers = _int_env("INTAKE_WORKERS", min(2 * _cpu_count() + 1, 8))
+worker_class = "gthread"
+threads = _int_env("INTAKE_THREADS", 8)
+# Heartbeat of a frozen worker (not request duration: gthread keeps beating
+# while a thread streams a long upload).
+timeout = 120
+# On restart or upgrade, let in-flight uploads finish for up to 10 minutes.
+graceful_timeout = 600
+# Tor circuits are slow to build; keep idle connections a little longer.
+keepalive = 15
+# Per read/write on a connection that is sending or receiving a request.
+stall_timeout = _int_env("INTAKE_STALL_TIMEOUT", 300)
+
+# --- Request limits ----------------------------------------------------------
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
+
+# --- Proxies -----------------------------------------------------------------
+forwarded_allow_ips = ""
+secure_scheme_headers: dict[str, str] = {}
+proxy_protocol = False
+
+# --- Filesystem --------------------------------------------------------------
+# Files the app creates (blobs, SQLite) are private to its user. Gunicorn's
+# own `umask` setting only covers its sockets, so `on_starting` sets the
+# process umask too, which the workers inherit.
+umask = 0o077
+# Heartbeat files on tmpfs; the root filesystem is read-only.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# The runtime control socket would be created under $HOME; there is none.
+control_socket_disable = True
+
+# --- Logging -----------------------------------------------------------------
+# No access log at all. Should somebody enable one with --access-logfile, this
+# format has no remote address (%(h)s), user agent (%(a)s), referrer (%(f)s)
+# and no path or query (%(r)s, %(U)s, %(q)s: invite links carry tokens):
+# only time, method, status, size and duration.
+accesslog = None
+access_log_format = '%(t)s %(m)s %(s)s %(B)s %(M)sms'
+errorlog = "-"
+loglevel = os.environ.get("INTAKE_LOG_LEVEL", "info")
+capture_output = False
+proc_name = "intake"
+
+_ADDRESS = re.compile(
+    r"(?<![\w.:])(?:\d{1,3}(?:\.\d{1,3}){3}"  # IPv4
+    r"|\[?(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}\]?)"  # IPv6 (loosely)
+    r"(?::\d{1,5})?(?![\w.:])"
+)
+
+
+def redact_addresses(message: str) -> str:
+    return _ADDRESS.sub("[address]", message)
+
+
+class RedactAddresses(logging.Filter):
+    """Gunicorn reports e.g. 'Invalid request from ip=…' at WARNING level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = redact_addresses(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, ()
+        return True
+
+
+_FILTER = RedactAddresses()
+
+
+def _install_filter() -> None:
+    for name in ("gunicorn.error", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+def on_starting(server: Any) -> None:
+    os.umask(umask)
+    _install_filter()
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    _install_filter()
+
+
+def pre_request(worker: Any, req: Any) -> None:
+    # The default hook logs method and path at debug level; we log nothing
+    # here (the app logs the route pattern, never the raw path).
+    sock = getattr(getattr(req, "unreader", None), "sock", None)
+    if sock is not None:
+        try:
+            sock.settimeout(stall_timeout)
+        except OSError:
+            pass
