@@ -1,0 +1,241 @@
+"""A multipart/form-data body parsed as a stream, with no temporary file.
+
+Werkzeug's own form parser spools every file part to a temporary file, which
+here would be plaintext on disk. Instead Werkzeug's sans-IO decoder is driven
+over the raw input stream: text fields are collected in memory (each capped),
+and each file part is handed out as a reader that pulls the body on demand, a
+chunk at a time, so the caller can encrypt it on its way to the blob store.
+Every limit is enforced while reading, before more of the body is accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.sansio.multipart import (
+    Data,
+    Epilogue,
+    Event,
+    Field,
+    File,
+    MultipartDecoder,
+    NeedData,
+    Preamble,
+)
+
+READ_CHUNK_BYTES = 64 * 1024
+# Part headers are a few hundred bytes; a part that never ends its headers is
+# an attack on memory, not a form.
+MAX_BUFFERED_BYTES = 1024 * 1024
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+MAX_FILENAME_CHARS = 255
+
+
+class MalformedUpload(ValueError):
+    """The body is not a complete multipart form (truncated, garbled, or cut off)."""
+
+
+class UploadTooLarge(Exception):
+    """A limit was crossed; `limit_bytes` is the size to tell the submitter, if a size was the limit."""
+
+    def __init__(self, limit_bytes: int | None) -> None:
+        super().__init__(limit_bytes)
+        self.limit_bytes = limit_bytes
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_file_bytes: int
+    # All files together.
+    max_files_total_bytes: int
+    max_files: int
+    max_text_field_bytes: int
+    max_text_fields: int
+
+    @property
+    def max_body_bytes(self) -> int:
+        # Files plus text fields plus generous room for part headers.
+        return (
+            self.max_files_total_bytes
+            + self.max_text_field_bytes * self.max_text_fields
+            + (self.max_files + self.max_text_fields) * 4096
+        )
+
+
+@dataclass(frozen=True)
+class TextPart:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class FilePart:
+    name: str
+    filename: str
+    content_type: str
+    reader: FileReader
+
+
+class MultipartStream:
+    """Yields the parts of one body in order; see `parts`."""
+
+    def __init__(self, stream: BinaryIO, boundary: bytes, limits: UploadLimits) -> None:
+        self._stream = stream
+        self._limits = limits
+        self._decoder = MultipartDecoder(boundary, max_form_memory_size=MAX_BUFFERED_BYTES)
+        self._body_bytes = 0
+        self._file_count = 0
+        self._text_count = 0
+        self.files_total_bytes = 0
+
+    def parts(self) -> Iterator[TextPart | FilePart]:
+        """Text fields and files in body order.
+
+        A FilePart's reader must be consumed before asking for the next part;
+        whatever is left of it is skipped. File inputs left empty (no file
+        chosen: an empty filename) are skipped entirely.
+        """
+        while True:
+            event = self._next_event()
+            if isinstance(event, Preamble):
+                continue
+            if isinstance(event, Epilogue):
+                return
+            if isinstance(event, File):
+                part = self._file_part(event)
+                if part is None:
+                    continue
+                yield part
+                part.reader.skip_rest()
+            elif isinstance(event, Field):
+                yield self._text_part(event)
+            else:
+                raise MalformedUpload("unexpected multipart event")
+
+    def _file_part(self, event: File) -> FilePart | None:
+        filename = clean_filename(event.filename)
+        if not filename:
+            FileReader(self, max_bytes=0).skip_rest()
+            return None
+        self._file_count += 1
+        if self._file_count > self._limits.max_files:
+            raise UploadTooLarge(None)
+        return FilePart(
+            name=event.name,
+            filename=filename,
+            content_type=clean_content_type(event.headers.get("Content-Type")),
+            reader=FileReader(self, max_bytes=self._limits.max_file_bytes),
+        )
+
+    def _text_part(self, event: Field) -> TextPart:
+        self._text_count += 1
+        if self._text_count > self._limits.max_text_fields:
+            raise MalformedUpload("too many fields")
+        value = bytearray()
+        more = True
+        while more:
+            data = self.next_data()
+            value += data.data
+            more = data.more_data
+            if len(value) > self._limits.max_text_field_bytes:
+                raise UploadTooLarge(self._limits.max_text_field_bytes)
+        try:
+            return TextPart(event.name, value.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise MalformedUpload("a text field is not UTF-8") from None
+
+    def next_data(self) -> Data:
+        event = self._next_event()
+        if not isinstance(event, Data):
+            raise MalformedUpload("part data expected")
+        return event
+
+    def _next_event(self) -> Event:
+        try:
+            while isinstance(event := self._decoder.next_event(), NeedData):
+                self._decoder.receive_data(self._read_body() or None)
+        except RequestEntityTooLarge:
+            raise MalformedUpload("part headers never end") from None
+        except ValueError as error:
+            # The decoder's way of saying the body ended mid-form or is garbled.
+            raise MalformedUpload("incomplete multipart body") from error
+        return event
+
+    def _read_body(self) -> bytes:
+        try:
+            chunk = self._stream.read(READ_CHUNK_BYTES)
+        except ClientDisconnected:
+            raise MalformedUpload("the client stopped sending") from None
+        self._body_bytes += len(chunk)
+        if self._body_bytes > self._limits.max_body_bytes:
+            raise UploadTooLarge(self._limits.max_files_total_bytes)
+        return chunk
+
+    def count_file_bytes(self, count: int) -> None:
+        self.files_total_bytes += count
+        if self.files_total_bytes > self._limits.max_files_total_bytes:
+            raise UploadTooLarge(self._limits.max_files_total_bytes)
+
+
+class FileReader:
+    """The bytes of one file part, pulled from the body as they are read.
+
+    `read(size)` returns at most `size` bytes and b"" at the end of the part,
+    which is what pyrage's streaming encryption expects of a reader.
+    """
+
+    def __init__(self, stream: MultipartStream, max_bytes: int) -> None:
+        self._stream = stream
+        self._max_bytes = max_bytes
+        self._pending = b""
+        self._offset = 0
+        self._finished = False
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            raise ValueError("a file part is read in bounded chunks")
+        while self._offset == len(self._pending) and not self._finished:
+            self._take_next_chunk()
+        chunk = self._pending[self._offset : self._offset + size]
+        self._offset += len(chunk)
+        return chunk
+
+    def skip_rest(self) -> None:
+        while not self._finished:
+            self._take_next_chunk()
+        self._pending = b""
+        self._offset = 0
+
+    def _take_next_chunk(self) -> None:
+        data = self._stream.next_data()
+        self._finished = not data.more_data
+        self._pending = data.data
+        self._offset = 0
+        self.size += len(data.data)
+        if self.size > self._max_bytes:
+            raise UploadTooLarge(self._max_bytes)
+        self._stream.count_file_bytes(len(data.data))
+
+
+def clean_filename(raw: str) -> str:
+    """The base name as the submitter saw it: no directories, no control characters."""
+    # Old browsers send the full client path, with either separator.
+    base = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    printable = "".join(char for char in base if char.isprintable())
+    return printable.strip()[:MAX_FILENAME_CHARS]
+
+
+def clean_content_type(raw: str | None) -> str:
+    """A plausible `type/subtype`, or the neutral default; parameters are dropped."""
+    if not raw:
+        return DEFAULT_CONTENT_TYPE
+    essence = raw.split(";", 1)[0].strip().lower()
+    kind, slash, subtype = essence.partition("/")
+    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789!#$&^_.+-")
+    if not (slash and kind and subtype and set(kind + subtype) <= allowed and len(essence) <= 100):
+        return DEFAULT_CONTENT_TYPE
+    return essence

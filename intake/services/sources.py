@@ -1,0 +1,173 @@
+"""Returning submitters: codename login, their short session, and what they may read.
+
+After a codename login the Flask session (a signed cookie) holds the source id
+and the codename-derived identity sealed under a key derived from the app's
+SECRET_KEY. The cookie alone cannot open it and the server keeps nothing, so
+neither a stolen cookie nor a seized server yields the identity by itself.
+
+A submitter sees lawyers' replies and the case status, never their own
+messages: those are not encrypted to the codename key at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import time
+import uuid
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config import Config
+from crypto import (
+    DecryptionError,
+    Identity,
+    InvalidCodename,
+    decrypt_stream_padded,
+    derive_codename_keys,
+    derive_subkey,
+    identity_from_secret,
+    open_sealed,
+    seal,
+)
+from intake.models import Case, CaseStatus, Item, ItemKind, Source
+from intake.services.blobstore import BlobStore
+from intake.services.items import AttachmentMeta, open_item
+from intake.services.keyring import instance_keys, kdf_params
+
+# Short: somebody else may use the same device after them. Each page they
+# open extends it, so a long follow-up does not log them out midway.
+SOURCE_SESSION_SECONDS = 60 * 60
+_SESSION_SOURCE_ID = "source_id"
+_SESSION_SEALED_IDENTITY = "source_identity"
+_SESSION_EXPIRES = "source_expires"
+_SUBKEY_PURPOSE = "source-session"
+
+
+@dataclass(frozen=True)
+class SourceLogin:
+    source_id: uuid.UUID
+    identity: Identity
+
+
+@dataclass(frozen=True)
+class Reply:
+    item_id: uuid.UUID
+    day: dt.date
+    message: str
+    attachments: tuple[AttachmentMeta, ...]
+
+
+@dataclass(frozen=True)
+class SourceCase:
+    status: CaseStatus
+    replies: list[Reply]
+    unreadable_replies: int
+
+
+def find_source(session: Session, config: Config, codename: str) -> SourceLogin | None:
+    """The source this codename belongs to, or None; the same answer for a typo and a stranger."""
+    try:
+        keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
+    except InvalidCodename:
+        return None
+    source_id = session.scalar(select(Source.id).where(Source.codename_lookup_id == keys.lookup_id))
+    if source_id is None:
+        return None
+    return SourceLogin(source_id=source_id, identity=keys.identity)
+
+
+def remember_login(cookie_session: MutableMapping[str, Any], secret_key: bytes, login: SourceLogin) -> None:
+    sealed = seal(login.identity.secret.encode(), _session_key(secret_key), _context(login.source_id))
+    cookie_session[_SESSION_SOURCE_ID] = str(login.source_id)
+    cookie_session[_SESSION_SEALED_IDENTITY] = base64.urlsafe_b64encode(sealed).decode()
+    cookie_session[_SESSION_EXPIRES] = int(time.time()) + SOURCE_SESSION_SECONDS
+
+
+def current_login(cookie_session: MutableMapping[str, Any], secret_key: bytes) -> SourceLogin | None:
+    """The logged-in source, extending the session; None (and forgotten) once expired or damaged."""
+    expires = cookie_session.get(_SESSION_EXPIRES)
+    if not isinstance(expires, int) or expires < time.time():
+        forget_login(cookie_session)
+        return None
+    try:
+        source_id = uuid.UUID(str(cookie_session[_SESSION_SOURCE_ID]))
+        sealed = base64.urlsafe_b64decode(str(cookie_session[_SESSION_SEALED_IDENTITY]))
+        secret = open_sealed(sealed, _session_key(secret_key), _context(source_id))
+        identity = identity_from_secret(secret.decode())
+    except (KeyError, ValueError, DecryptionError):
+        forget_login(cookie_session)
+        return None
+    cookie_session[_SESSION_EXPIRES] = int(time.time()) + SOURCE_SESSION_SECONDS
+    return SourceLogin(source_id=source_id, identity=identity)
+
+
+def forget_login(cookie_session: MutableMapping[str, Any]) -> None:
+    for key in (_SESSION_SOURCE_ID, _SESSION_SEALED_IDENTITY, _SESSION_EXPIRES):
+        cookie_session.pop(key, None)
+
+
+def source_case(session: Session, login: SourceLogin) -> SourceCase | None:
+    """Status and replies of the source's case, decrypted with their codename identity."""
+    case = session.scalar(select(Case).where(Case.source_id == login.source_id))
+    if case is None:
+        return None
+    replies: list[Reply] = []
+    unreadable = 0
+    for item in _reply_items(session, case):
+        try:
+            payload = open_item(item.ciphertext, [login.identity.secret])
+        except DecryptionError:
+            unreadable += 1
+            continue
+        replies.append(Reply(item.id, item.created_day, payload.message, payload.attachments))
+    return SourceCase(status=case.status, replies=replies, unreadable_replies=unreadable)
+
+
+def open_reply_attachment(
+    session: Session, store: BlobStore, login: SourceLogin, item_id: uuid.UUID, attachment_id: uuid.UUID
+) -> tuple[AttachmentMeta, bytes] | None:
+    """A file a lawyer attached to a reply to this source, decrypted; None if there is no such file.
+
+    Decrypted in memory: reply files are documents a lawyer chose to send,
+    and plaintext must not touch the disk on its way to the browser.
+    """
+    item = session.get(Item, item_id)
+    if item is None or not _is_reply_to(item, login.source_id):
+        return None
+    blob_names = {str(attachment.id): attachment.blob_name for attachment in item.attachments}
+    try:
+        payload = open_item(item.ciphertext, [login.identity.secret])
+        meta = next(meta for meta in payload.attachments if meta.attachment_id == str(attachment_id))
+        with store.open(blob_names[meta.attachment_id]) as ciphertext:
+            plaintext = io.BytesIO()
+            decrypt_stream_padded(ciphertext, plaintext, [login.identity.secret])
+    except (DecryptionError, StopIteration, KeyError, FileNotFoundError):
+        return None
+    return meta, plaintext.getvalue()
+
+
+def _reply_items(session: Session, case: Case) -> list[Item]:
+    query = (
+        select(Item)
+        .where(Item.case_id == case.id, Item.kind == ItemKind.REPLY, Item.visible_to_source.is_(True))
+        .order_by(Item.seq)
+    )
+    return list(session.scalars(query))
+
+
+def _is_reply_to(item: Item, source_id: uuid.UUID) -> bool:
+    return item.kind == ItemKind.REPLY and item.visible_to_source and item.case.source_id == source_id
+
+
+def _session_key(secret_key: bytes) -> bytes:
+    return derive_subkey(secret_key, _SUBKEY_PURPOSE)
+
+
+def _context(source_id: uuid.UUID) -> bytes:
+    return b"intake/source-session/v1/" + str(source_id).encode()

@@ -1,0 +1,232 @@
+"""Receiving help requests and follow-ups: encrypt on arrival, then one commit.
+
+Order of events for every upload:
+1. the body is parsed as a stream (intake.services.multipart_stream); the
+   caller's check (CSRF) runs before the first file byte is accepted;
+2. each file is padded and age-encrypted chunk by chunk into a temp blob;
+3. the answers are validated by the caller, then serialised, padded and
+   encrypted into the item ciphertext;
+4. the blobs are moved into place and the rows committed in one transaction.
+Any failure before 4 deletes the temp blobs; a failed commit deletes the
+published ones. A crash in between leaves only unreferenced ciphertext, which
+`flask intake sweep` removes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+
+from config import Config
+from crypto import derive_codename_keys, encrypt_stream_padded, generate_codename
+from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemRecipient, Source
+from intake.services.blobstore import BlobStore, PendingBlob
+from intake.services.items import AttachmentMeta, ItemPayload, seal_item
+from intake.services.keyring import RecipientSet, instance_keys, kdf_params
+from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits
+
+logger = logging.getLogger("intake.submissions")
+
+FILES_FIELD = "attachments"
+MAX_FILES_PER_UPLOAD = 20
+MAX_TEXT_FIELDS = 32
+# 100,000 characters of Cyrillic are 200,000 bytes of UTF-8; emoji take 4.
+MAX_TEXT_FIELD_BYTES = 4 * 100_000 + 4096
+# Two concurrent submissions may pick the same case number or item seq; the
+# unique constraints catch it and the loser simply tries again.
+COMMIT_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class EncryptedFile:
+    meta: AttachmentMeta
+    blob: PendingBlob
+
+
+@dataclass(frozen=True)
+class ReceivedUpload:
+    fields: MultiDict[str, str]
+    files: list[EncryptedFile]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    codename: str
+    case_number: int
+
+
+def upload_limits(config: Config) -> UploadLimits:
+    return UploadLimits(
+        max_file_bytes=config.max_file_bytes,
+        max_files_total_bytes=config.max_submission_bytes,
+        max_files=MAX_FILES_PER_UPLOAD,
+        max_text_field_bytes=MAX_TEXT_FIELD_BYTES,
+        max_text_fields=MAX_TEXT_FIELDS,
+    )
+
+
+@contextmanager
+def receive_upload(
+    stream: BinaryIO,
+    boundary: bytes,
+    limits: UploadLimits,
+    recipients: Sequence[str],
+    store: BlobStore,
+    check_before_storing: Callable[[MultiDict[str, str]], None],
+) -> Iterator[ReceivedUpload]:
+    """Parse a form body, encrypting each file into a temp blob as it arrives.
+
+    `check_before_storing` sees the text fields that came before the first
+    file (the form puts its CSRF token first) and may raise to refuse the
+    upload; it runs exactly once, before any file byte is written. Blobs not
+    published by the time the block exits are deleted.
+    """
+    with ExitStack() as pending_blobs:
+        fields: MultiDict[str, str] = MultiDict()
+        files: list[EncryptedFile] = []
+        checked = False
+        for part in MultipartStream(stream, boundary, limits).parts():
+            if isinstance(part, TextPart):
+                fields.add(part.name, part.value)
+                continue
+            if not checked:
+                check_before_storing(fields)
+                checked = True
+            if part.name == FILES_FIELD:
+                blob = pending_blobs.enter_context(store.writer())
+                files.append(_encrypt_file(part, blob, recipients))
+        if not checked:
+            check_before_storing(fields)
+        yield ReceivedUpload(fields, files)
+
+
+def _encrypt_file(part: FilePart, blob: PendingBlob, recipients: Sequence[str]) -> EncryptedFile:
+    encrypt_stream_padded(part.reader, blob, recipients)
+    meta = AttachmentMeta(
+        attachment_id=str(uuid.uuid4()),
+        filename=part.filename,
+        content_type=part.content_type,
+        size=part.reader.size,
+    )
+    return EncryptedFile(meta, blob)
+
+
+def create_submission(
+    session: Session,
+    config: Config,
+    recipients: RecipientSet,
+    answers: dict[str, str],
+    message: str,
+    files: Sequence[EncryptedFile],
+) -> Receipt:
+    """A new source, case and first item; the codename exists only in the returned receipt."""
+    codename = generate_codename()
+    keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
+    today = utc_today()
+    item = _new_item(ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today)
+    source = Source(codename_lookup_id=keys.lookup_id, reply_recipient=keys.identity.recipient, created_day=today)
+    case = Case(
+        source=source,
+        status=CaseStatus.NEW,
+        created_day=today,
+        last_activity_day=today,
+        activity_seq=1,
+        item_count=1,
+    )
+    item.case = case
+    item.seq = 1
+
+    def add_rows() -> None:
+        case.number = (session.scalar(select(func.max(Case.number))) or 0) + 1
+        session.add(case)
+
+    _publish_and_commit(session, files, add_rows)
+    logger.info("case %d received with %d file(s)", case.number, len(files))
+    return Receipt(codename=codename, case_number=case.number)
+
+
+def add_follow_up(
+    session: Session,
+    source_id: uuid.UUID,
+    recipients: RecipientSet,
+    message: str,
+    files: Sequence[EncryptedFile],
+) -> None:
+    """Another item on the source's case, encrypted like a submission (not to the source)."""
+    today = utc_today()
+    item = _new_item(ItemKind.FOLLOW_UP, recipients, ItemPayload(message=message), files, today)
+
+    def add_rows() -> None:
+        case = session.scalars(select(Case).where(Case.source_id == source_id).with_for_update()).one()
+        item.case = case
+        item.seq = (session.scalar(select(func.max(Item.seq)).where(Item.case_id == case.id)) or 0) + 1
+        case.activity_seq += 1
+        case.item_count += 1
+        case.last_activity_day = today
+        session.add(item)
+
+    _publish_and_commit(session, files, add_rows)
+    logger.info("follow-up received on a case with %d file(s)", len(files))
+
+
+def _new_item(
+    kind: ItemKind,
+    recipients: RecipientSet,
+    payload: ItemPayload,
+    files: Sequence[EncryptedFile],
+    today: dt.date,
+) -> Item:
+    payload = ItemPayload(payload.fields, payload.message, tuple(file.meta for file in files))
+    item = Item(
+        id=uuid.uuid4(),
+        kind=kind,
+        created_day=today,
+        ciphertext=seal_item(payload, recipients.recipients),
+        visible_to_source=False,
+    )
+    item.attachments = [
+        Attachment(
+            id=uuid.UUID(file.meta.attachment_id),
+            position=position,
+            blob_name=file.blob.name,
+            ciphertext_size=file.blob.size,
+        )
+        for position, file in enumerate(files)
+    ]
+    item.recipients = [ItemRecipient(user_id=lawyer_id) for lawyer_id in recipients.lawyer_ids]
+    return item
+
+
+def _publish_and_commit(session: Session, files: Sequence[EncryptedFile], add_rows: Callable[[], None]) -> None:
+    try:
+        for file in files:
+            file.blob.publish()
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            add_rows()
+            try:
+                session.commit()
+                return
+            except IntegrityError:
+                session.rollback()
+                if attempt == COMMIT_ATTEMPTS:
+                    raise
+    except BaseException:
+        session.rollback()
+        for file in files:
+            if file.blob.published:
+                file.blob.store.delete(file.blob.name)
+        raise
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()

@@ -1,0 +1,116 @@
+"""Forms of the public pages, built from the question definitions in `fields`.
+
+The upload forms are never fed `request.form`: their views hand them the text
+fields the streaming parser collected (see intake.services.uploads), so the
+CSRF token and every answer are validated by the same WTForms code as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask_babel import lazy_gettext
+from flask_babel.speaklater import LazyString
+from flask_wtf import FlaskForm
+from wtforms import Field, MultipleFileField, RadioField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from intake.submit.fields import (
+    CONTACT_CHOICES_WITH_VALUE,
+    HELP_REQUEST_QUESTIONS,
+    MESSAGE_MAX_CHARS,
+    Question,
+)
+
+CHOOSE_ONE = lazy_gettext("Please choose one of the options.")
+TOO_LONG = lazy_gettext("This is too long: at most %(max)d characters.")
+
+
+def _question_field(question: Question) -> Field:
+    presence = InputRequired(message=CHOOSE_ONE) if question.required else Optional()
+    description = question.hint or ""
+    if question.choices:
+        return RadioField(
+            question.label,
+            choices=[(choice.value, choice.label) for choice in question.choices],
+            default=question.default,
+            validators=[presence],
+            description=description,
+        )
+    return StringField(
+        question.label,
+        validators=[presence, Length(max=question.max_chars, message=TOO_LONG)],
+        description=description,
+        render_kw={"maxlength": question.max_chars, "autocomplete": "off"},
+    )
+
+
+def _browser_newlines_to_lf(text: str | None) -> str | None:
+    # Browsers send textarea line breaks as CRLF; counting them as two
+    # characters would make the maxlength the browser enforced too long here.
+    return text.replace("\r\n", "\n") if text else text
+
+
+def _message_field(label: LazyString, required: bool) -> TextAreaField:
+    presence = InputRequired(message=lazy_gettext("Please write a few words.")) if required else Optional()
+    return TextAreaField(
+        label,
+        validators=[presence, Length(max=MESSAGE_MAX_CHARS, message=TOO_LONG)],
+        filters=[_browser_newlines_to_lf],
+        render_kw={"maxlength": MESSAGE_MAX_CHARS, "rows": 12},
+    )
+
+
+def _files_field() -> MultipleFileField:
+    return MultipleFileField(
+        lazy_gettext("Files (optional)"),
+        description=lazy_gettext("Documents, photos or recordings. You can choose several files at once."),
+    )
+
+
+class HelpRequestForm(FlaskForm):
+    """The first request. Question fields are attached below from HELP_REQUEST_QUESTIONS."""
+
+    def question_fields(self) -> list[Field]:
+        return [self[question.name] for question in HELP_REQUEST_QUESTIONS]
+
+    def answers(self) -> dict[str, str]:
+        return {question.name: (self[question.name].data or "").strip() for question in HELP_REQUEST_QUESTIONS}
+
+    def validate_contact_value(self, field: Field) -> None:
+        if self["contact_preference"].data in CONTACT_CHOICES_WITH_VALUE and not (field.data or "").strip():
+            raise ValidationError(lazy_gettext("Please write the number or address we should use."))
+
+
+for _question in HELP_REQUEST_QUESTIONS:
+    setattr(HelpRequestForm, _question.name, _question_field(_question))
+HelpRequestForm.message = _message_field(lazy_gettext("Describe your situation and what help you need"), True)
+HelpRequestForm.attachments = _files_field()
+
+
+def _text_or_files(file_count: int) -> Callable[[FlaskForm, Field], None]:
+    def check(_form: FlaskForm, field: Field) -> None:
+        if file_count == 0 and not (field.data or "").strip():
+            raise ValidationError(lazy_gettext("Write a message or choose at least one file."))
+
+    return check
+
+
+class FollowUpForm(FlaskForm):
+    message = _message_field(lazy_gettext("Your message to the lawyers"), False)
+    attachments = _files_field()
+
+    def validate_with_files(self, file_count: int) -> bool:
+        return self.validate(extra_validators={"message": [_text_or_files(file_count)]})
+
+
+class CodenameForm(FlaskForm):
+    codename = StringField(
+        lazy_gettext("Your codename"),
+        validators=[InputRequired(message=lazy_gettext("Please type your codename."))],
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+
+
+class LogoutForm(FlaskForm):
+    """Only the CSRF token: leaving is a POST, so another site cannot log somebody out."""
