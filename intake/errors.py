@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 
 from flask import Flask, Response, redirect, render_template, request, url_for
@@ -10,6 +11,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import BuildError
+
+from intake.extensions import limiter
 
 logger = logging.getLogger("intake.errors")
 
@@ -19,6 +22,14 @@ PAGES = {400, 403, 404, 405, 413, 429, 500, 503}
 def render_error(status: int, **context: object) -> tuple[str, int]:
     template = f"errors/{status}.html" if status in PAGES else "errors/generic.html"
     return render_template(template, status=status, **context), status
+
+
+def _seconds_until_retry() -> int | None:
+    """When the limit this request broke lets the next one through (Flask-Limiter knows)."""
+    breached = limiter.current_limit
+    if breached is None:
+        return None
+    return max(1, int(breached.reset_at - time.time()))
 
 
 def init_app(app: Flask) -> None:
@@ -34,9 +45,8 @@ def init_app(app: Flask) -> None:
             return render_error(403)
 
     @app.errorhandler(429)
-    def too_many_requests(error: HTTPException) -> tuple[str, int]:
-        retry_after = getattr(error, "retry_after", None)
-        return render_error(429, retry_after=retry_after)
+    def too_many_requests(_error: HTTPException) -> tuple[str, int]:
+        return render_error(429, retry_after=_seconds_until_retry())
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
