@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from crypto import FAST_TEST_KDF, Identity, generate_identity, wrap_secret
 from intake.models import Role, User, UserStatus
+from intake.services.accounts import new_totp_secret, password_hasher, seal_totp_secret
 from intake.services.keyring import instance_keys
+from tests.conftest import TEST_SECRET
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,7 @@ class LawyerFixture:
     user: User
     identity: Identity
     passphrase: str
+    totp_secret: str
 
 
 def set_recovery_key(session: Session) -> Identity:
@@ -33,21 +36,26 @@ def create_lawyer(
     passphrase: str = "correct horse battery staple orbit",
     status: UserStatus = UserStatus.VETTED,
     role: Role = Role.LAWYER,
+    secret_key: bytes = TEST_SECRET.encode(),
 ) -> LawyerFixture:
+    """A user as enrolment leaves them (then vetted, unless `status` says otherwise)."""
     identity = generate_identity()
+    totp_secret = new_totp_secret()
+    user_id = uuid.uuid4()
+    today = dt.date.today()
     user = User(
+        id=user_id,
         email=email,
         role=role,
         status=status,
-        password_hash=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(passphrase),
-        totp_secret_sealed=b"",
+        password_hash=password_hasher(FAST_TEST_KDF).hash(passphrase),
+        totp_secret_sealed=seal_totp_secret(secret_key, user_id, totp_secret),
         public_recipient=identity.recipient,
-        wrapped_private_key=b"",
+        wrapped_private_key=wrap_secret(identity.secret, passphrase, f"lawyer:{user_id}".encode(), FAST_TEST_KDF),
         failed_logins=0,
-        created_day=dt.date.today(),
+        created_day=today,
+        vetted_day=today if status is UserStatus.VETTED else None,
     )
     session.add(user)
-    session.flush()
-    user.wrapped_private_key = wrap_secret(identity.secret, passphrase, f"lawyer:{user.id}".encode(), FAST_TEST_KDF)
     session.commit()
-    return LawyerFixture(user=user, identity=identity, passphrase=passphrase)
+    return LawyerFixture(user=user, identity=identity, passphrase=passphrase, totp_secret=totp_secret)

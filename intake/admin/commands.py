@@ -1,0 +1,110 @@
+"""`flask --app wsgi intake init` and `intake invite`: the operator's first steps.
+
+Both print one-time URLs. The tokens behind them are stored only hashed, so
+whoever reads the database later cannot use them.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import current_app, url_for
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from crypto import fingerprint, generate_identity, split_recovery_key
+from intake import migrate
+from intake.cli import intake_cli
+from intake.db import session_factory
+from intake.models import Role
+from intake.services import accounts, audit
+from intake.services.keyring import instance_keys
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8080"
+_base_url_option = click.option(
+    "--base-url",
+    default=DEFAULT_BASE_URL,
+    show_default=True,
+    help="Address staff reach this instance at (the .onion address in production).",
+)
+
+
+@intake_cli.command("init")
+@click.option("--threshold", default=3, show_default=True, help="Recovery shares needed to rebuild the key.")
+@click.option("--shares", default=5, show_default=True, help="Recovery shares to print, one per trustee.")
+@click.option(
+    "--force-new-setup-token",
+    is_flag=True,
+    help="Already initialised but nobody finished admin setup: print a new setup URL (keys are kept).",
+)
+@_base_url_option
+def init_command(threshold: int, shares: int, force_new_setup_token: bool, base_url: str) -> None:
+    """Migrate, create the recovery key, print its shares once and an admin setup URL."""
+    config = current_app.config["INTAKE"]
+    migrate.upgrade(config.database_url)
+    with session_factory()() as session:
+        keys = instance_keys(session)
+        if keys.recovery_recipient is not None:
+            if not force_new_setup_token:
+                raise click.ClickException(
+                    "This instance is already initialised; its keys are never replaced. "
+                    "To get a new admin setup URL, run again with --force-new-setup-token."
+                )
+            if accounts.count_admins(session) > 0:
+                raise click.ClickException("An admin account exists; ask that admin for an invitation instead.")
+        else:
+            try:
+                _create_recovery_key(session, threshold, shares)
+            except ValueError as error:
+                raise click.ClickException(str(error)) from None
+        token = accounts.new_admin_setup_token(session)
+        audit.record(session, "instance.setup_token")
+        try:
+            session.commit()
+        except SQLAlchemyError:
+            raise click.ClickException(
+                "Could not store the keys. Destroy any recovery shares printed above and run init again."
+            ) from None
+    click.echo("Admin setup URL (works once, for one hour):")
+    click.echo(_external_url(base_url, "admin.setup", token=token))
+
+
+@intake_cli.command("invite")
+@click.argument("email")
+@click.option("--role", type=click.Choice([role.value for role in Role]), default=Role.LAWYER.value, show_default=True)
+@_base_url_option
+def invite_command(email: str, role: str, base_url: str) -> None:
+    """Print a one-time enrolment URL for EMAIL."""
+    with session_factory()() as session:
+        if accounts.email_is_taken(session, email):
+            raise click.ClickException("An account with this email address already exists.")
+        token = accounts.create_invite(session, email, Role(role), inviter=None)
+        session.commit()
+    click.echo(f"Enrolment URL for {accounts.normalise_email(email)} (works once, for {accounts.INVITE_LIFETIME.days} days):")
+    click.echo(_external_url(base_url, "lawyer.enrol", token=token))
+
+
+def _create_recovery_key(session: Session, threshold: int, count: int) -> None:
+    """Print the shares, then keep only the public half.
+
+    Printing comes first: if the terminal fails, nothing is stored and the
+    command can simply run again. If storing fails after printing, the printed
+    shares belong to no instance and must be destroyed; the caller says so.
+    """
+    recovery = generate_identity()
+    shares = split_recovery_key(recovery.secret, threshold, count)
+    click.echo(f"Recovery key fingerprint: {fingerprint(recovery.recipient)}")
+    click.echo(
+        f"Recovery shares: any {threshold} of these {count} rebuild the key that decrypts every case.\n"
+        "Give each to a different trustee, on paper. They are shown this once and stored nowhere.\n"
+    )
+    for number, share in enumerate(shares, start=1):
+        click.echo(f"Share {number} of {count}:\n{share}\n")
+    keys = instance_keys(session)
+    keys.recovery_recipient = recovery.recipient
+    audit.record(session, "instance.initialised", detail=f"{threshold}-of-{count}")
+
+
+def _external_url(base_url: str, endpoint: str, **values: str) -> str:
+    # No request exists in a CLI command; build one for the address staff will use.
+    with current_app.test_request_context(base_url=base_url):
+        return url_for(endpoint, _external=True, **values)

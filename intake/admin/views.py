@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from intake import security
+from intake.admin.forms import InviteForm
+from intake.db import get_session
+from intake.extensions import limiter
+from intake.lawyer.access import intake_config, requires_admin
+from intake.lawyer.enrolment import enrolment_totp_secret, forget_enrolment_totp, totp_display
+from intake.lawyer.forms import AdminSetupForm, ConfirmForm
+from intake.lawyer.views import login_rate_limit
+from intake.models import Role, User, UserStatus
+from intake.services import accounts, audit
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+security.public("admin.setup")
+
+
+@bp.context_processor
+def staff_context() -> dict[str, object]:
+    return {"home_endpoint": "lawyer.inbox", "logout_form": ConfirmForm()}
+
+
+@bp.route("/setup/<token>", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def setup(token: str) -> str | tuple[str, int]:
+    db = get_session()
+    if not accounts.admin_setup_token_is_valid(db, token):
+        return render_template("lawyer/enrol_unavailable.html"), 404
+    form = AdminSetupForm()
+    verdict = None
+    if form.validate_on_submit():
+        verdict = accounts.judge_passphrase(form.passphrase.data, [form.email.data])
+        if verdict.acceptable:
+            try:
+                admin = accounts.enrol_first_admin(
+                    db, intake_config(), form.email.data, form.passphrase.data, enrolment_totp_secret(token),
+                    form.totp_code.data,
+                )
+            except accounts.EnrolmentError as error:
+                flash(str(error), "error")
+            else:
+                forget_enrolment_totp()
+                return render_template("lawyer/enrolled.html", fingerprint=accounts.key_fingerprint(admin), vetted=True)
+    return render_template(
+        "lawyer/enrol.html", form=form, email=None, verdict=verdict, **totp_display(token, form.email.data or "admin")
+    )
+
+
+@bp.get("/")
+@requires_admin
+def people() -> str:
+    db = get_session()
+    return render_template(
+        "admin/people.html",
+        staff=accounts.staff_by_status(db),
+        UserStatus=UserStatus,
+        fingerprint=accounts.key_fingerprint,
+        invite_form=InviteForm(),
+        action_form=ConfirmForm(),
+    )
+
+
+@bp.post("/invites")
+@requires_admin
+def invite(user: User) -> str | BaseResponse:
+    db = get_session()
+    form = InviteForm()
+    if not form.validate_on_submit():
+        flash(_("Enter a valid email address."), "error")
+        return redirect(url_for(".people"))
+    if accounts.email_is_taken(db, form.email.data):
+        flash(_("Somebody with this email address already has an account."), "error")
+        return redirect(url_for(".people"))
+    token = accounts.create_invite(db, form.email.data, Role(form.role.data), inviter=user)
+    db.commit()
+    # Shown once and never stored in the clear: the admin passes it on out of band.
+    return render_template(
+        "admin/invite_created.html",
+        email=accounts.normalise_email(form.email.data),
+        url=url_for("lawyer.enrol", token=token, _external=True),
+    )
+
+
+@bp.get("/people/<uuid:person_id>")
+@requires_admin
+def person(person_id: uuid.UUID) -> str:
+    db = get_session()
+    person = db.get(User, person_id) or abort(404)
+    return render_template(
+        "admin/person.html",
+        person=person,
+        fingerprint=accounts.key_fingerprint(person),
+        sole_reader_cases=accounts.cases_only_readable_by(db, person),
+        transitions=sorted(accounts.ALLOWED_TRANSITIONS[person.status], key=lambda status: status.value),
+        action_form=ConfirmForm(),
+    )
+
+
+@bp.post("/people/<uuid:person_id>/status/<status>")
+@requires_admin
+def change_status(person_id: uuid.UUID, status: str, user: User) -> BaseResponse:
+    db = get_session()
+    person = db.get(User, person_id) or abort(404)
+    if not ConfirmForm().validate_on_submit() or status not in {s.value for s in UserStatus}:
+        abort(400)
+    try:
+        accounts.change_status(db, user, person, UserStatus(status))
+    except ValueError:
+        flash(_("That change is not possible for this person."), "error")
+    return redirect(url_for(".person", person_id=person.id))
+
+
+@bp.get("/audit")
+@requires_admin
+def audit_log() -> str:
+    page = audit.recent_events(get_session(), max(request.args.get("page", 1, type=int), 1))
+    return render_template("admin/audit.html", audit_page=page)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+
+from intake.models import CaseStatus
+from intake.services.accounts import MAX_PASSPHRASE_LENGTH
+from intake.services.cases import MAX_MESSAGE_LENGTH
+
+# Only the shape: addresses are never mailed to, they are login names that people read.
+EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+STATUS_LABELS = {
+    CaseStatus.NEW: _l("New"),
+    CaseStatus.IN_PROGRESS: _l("In progress"),
+    CaseStatus.WAITING_FOR_SUBMITTER: _l("Waiting for the submitter"),
+    CaseStatus.CLOSED: _l("Closed"),
+}
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=320)])
+    passphrase = PasswordField(_l("Passphrase"), validators=[DataRequired(), Length(max=MAX_PASSPHRASE_LENGTH)])
+    totp_code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)])
+    submit = SubmitField(_l("Log in"))
+
+
+class EnrolForm(FlaskForm):
+    passphrase = PasswordField(_l("Passphrase"), validators=[DataRequired(), Length(max=MAX_PASSPHRASE_LENGTH)])
+    passphrase_again = PasswordField(
+        _l("Passphrase again"),
+        validators=[DataRequired(), EqualTo("passphrase", message=_l("The two passphrases differ."))],
+    )
+    totp_code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)])
+    submit = SubmitField(_l("Create my account"))
+
+
+class AdminSetupForm(EnrolForm):
+    email = EmailField(
+        _l("Your email"),
+        validators=[DataRequired(), Regexp(EMAIL_SHAPE, message=_l("Enter an email address.")), Length(max=320)],
+    )
+
+
+class MessageForm(FlaskForm):
+    message = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)])
+    submit = SubmitField(_l("Send"))
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(
+        _l("Status"), choices=[SelectChoice(status.value, label) for status, label in STATUS_LABELS.items()]
+    )
+    submit = SubmitField(_l("Change status"))
+
+
+class AssignForm(FlaskForm):
+    # Empty value: nobody. Choices are filled per request with the vetted lawyers.
+    assignee = SelectField(_l("Assigned to"), choices=[])
+    submit = SubmitField(_l("Assign"))
+
+
+class InboxFilterForm(FlaskForm):
+    # A GET form: filtering changes nothing, so it needs no CSRF token.
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice("", _l("Any")), *(SelectChoice(s.value, label) for s, label in STATUS_LABELS.items())],
+    )
+    assignee = SelectField(_l("Assigned to"), choices=[])
+
+
+class ConfirmForm(FlaskForm):
+    """A button with only a CSRF token: logout, approve, suspend…"""
+
+    submit = SubmitField(_l("Confirm"))

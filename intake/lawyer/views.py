@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers.response import Response as BaseResponse
+from wtforms.fields.choices import SelectChoice
+
+from crypto import Identity
+from intake import security
+from intake.db import get_session
+from intake.extensions import limiter
+from intake.lawyer.access import (
+    current_session_id,
+    intake_config,
+    load_staff,
+    loads_case,
+    requires_session,
+    requires_vetted,
+    start_staff_session,
+)
+from intake.lawyer.enrolment import enrolment_totp_secret, forget_enrolment_totp, totp_display
+from intake.lawyer.forms import (
+    STATUS_LABELS,
+    AssignForm,
+    ConfirmForm,
+    EnrolForm,
+    InboxFilterForm,
+    LoginForm,
+    MessageForm,
+    StatusForm,
+)
+from intake.models import Case, CaseStatus, User
+from intake.services import accounts, audit, cases, downloads, lawyer_sessions
+from intake.services.blobstore import BlobStore
+
+bp = Blueprint("lawyer", __name__, url_prefix="/lawyer")
+bp.before_app_request(load_staff)
+security.public("lawyer.login")
+security.public("lawyer.enrol")
+
+LOGIN_FAILED = _l("Those details did not work. Check them and try again; after several attempts, wait a few minutes.")
+
+
+def login_rate_limit() -> str:
+    return intake_config().login_rate_limit
+
+
+@bp.context_processor
+def staff_context() -> dict[str, object]:
+    return {"home_endpoint": "lawyer.inbox", "status_labels": STATUS_LABELS, "logout_form": ConfirmForm()}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def login() -> str | BaseResponse:
+    if g.get("current_user") is not None:
+        return redirect(url_for(".inbox"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        db = get_session()
+        logged_in = accounts.log_in(db, intake_config(), form.email.data, form.passphrase.data, form.totp_code.data)
+        if logged_in is not None:
+            lawyer_sessions.purge_expired_sessions(db)
+            ticket = lawyer_sessions.open_session(db, logged_in.user, logged_in.identity_secret)
+            db.commit()
+            start_staff_session(ticket)
+            return redirect(url_for(".inbox"))
+        flash(LOGIN_FAILED, "error")
+    return render_template("lawyer/login.html", form=form)
+
+
+@bp.post("/logout")
+@requires_session
+def logout(user: User) -> BaseResponse:
+    if ConfirmForm().validate_on_submit():
+        db = get_session()
+        lawyer_sessions.end_session(db, current_session_id() or "")
+        audit.record(db, "logout", actor=user)
+        db.commit()
+        session.clear()
+    return redirect(url_for(".login"))
+
+
+@bp.route("/enrol/<token>", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def enrol(token: str) -> str | BaseResponse:
+    db = get_session()
+    invite = accounts.usable_invite(db, token)
+    if invite is None:
+        return render_template("lawyer/enrol_unavailable.html"), 404
+    form = EnrolForm()
+    verdict = None
+    if form.validate_on_submit():
+        verdict = accounts.judge_passphrase(form.passphrase.data, [invite.email])
+        if verdict.acceptable:
+            try:
+                user = accounts.enrol_from_invite(
+                    db, intake_config(), invite, form.passphrase.data, enrolment_totp_secret(token), form.totp_code.data
+                )
+            except accounts.EnrolmentError as error:
+                flash(str(error), "error")
+            else:
+                forget_enrolment_totp()
+                return render_template("lawyer/enrolled.html", fingerprint=accounts.key_fingerprint(user), vetted=False)
+    return render_template(
+        "lawyer/enrol.html", form=form, email=invite.email, verdict=verdict, **totp_display(token, invite.email)
+    )
+
+
+@bp.get("/pending")
+@requires_session
+def pending(user: User) -> str:
+    return render_template("lawyer/pending.html", user=user, fingerprint=accounts.key_fingerprint(user))
+
+
+@bp.get("/")
+@requires_vetted
+def inbox(user: User) -> str:
+    db = get_session()
+    form = InboxFilterForm(request.args)
+    form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Anyone")))
+    filters = cases.InboxFilters(
+        status=CaseStatus(form.status.data) if form.validate() and form.status.data else None,
+        assignee_id=_uuid_or_none(form.assignee.data),
+        unassigned_only=form.assignee.data == "nobody",
+    )
+    page = cases.inbox(db, user, filters, request.args.get("page", 1, type=int))
+    return render_template("lawyer/inbox.html", form=form, inbox=page, filter_args=_filter_args(form))
+
+
+@bp.get("/cases/<int:case_number>")
+@requires_vetted
+@loads_case
+def case(case: Case, user: User, identity: Identity) -> str:
+    db = get_session()
+    items = cases.read_case(db, case, user, identity)
+    status_form = StatusForm(status=case.status.value)
+    assign_form = AssignForm(assignee=str(case.assignee_id) if case.assignee_id else "")
+    assign_form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Nobody")), include_nobody=False)
+    return render_template(
+        "lawyer/case.html",
+        case=case,
+        items=items,
+        reply_form=MessageForm(prefix="reply"),
+        note_form=MessageForm(prefix="note"),
+        status_form=status_form,
+        assign_form=assign_form,
+    )
+
+
+@bp.post("/cases/<int:case_number>/reply")
+@requires_vetted
+@loads_case
+def reply(case: Case, user: User) -> BaseResponse:
+    form = MessageForm(prefix="reply")
+    if form.validate_on_submit():
+        cases.add_reply(get_session(), case, user, form.message.data)
+        flash(_("Reply sent. The submitter sees it when they return with their codename."), "success")
+    else:
+        flash(_("The reply was empty or too long; nothing was sent."), "error")
+    return redirect(url_for(".case", case_number=case.number))
+
+
+@bp.post("/cases/<int:case_number>/note")
+@requires_vetted
+@loads_case
+def note(case: Case, user: User) -> BaseResponse:
+    form = MessageForm(prefix="note")
+    if form.validate_on_submit():
+        cases.add_note(get_session(), case, user, form.message.data)
+        flash(_("Note saved. Only lawyers can read it."), "success")
+    else:
+        flash(_("The note was empty or too long; nothing was saved."), "error")
+    return redirect(url_for(".case", case_number=case.number))
+
+
+@bp.post("/cases/<int:case_number>/status")
+@requires_vetted
+@loads_case
+def change_status(case: Case, user: User) -> BaseResponse:
+    form = StatusForm()
+    if form.validate_on_submit():
+        cases.set_status(get_session(), case, user, CaseStatus(form.status.data))
+    return redirect(url_for(".case", case_number=case.number))
+
+
+@bp.post("/cases/<int:case_number>/assign")
+@requires_vetted
+@loads_case
+def assign(case: Case, user: User) -> BaseResponse:
+    db = get_session()
+    form = AssignForm()
+    form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Nobody")), include_nobody=False)
+    if form.validate_on_submit():
+        cases.assign(db, case, user, _uuid_or_none(form.assignee.data))
+    return redirect(url_for(".case", case_number=case.number))
+
+
+@bp.get("/cases/<int:case_number>/attachments/<uuid:attachment_id>")
+@requires_vetted
+@loads_case
+def download(case: Case, attachment_id: uuid.UUID, user: User, identity: Identity) -> Response:
+    target = downloads.find_download(get_session(), case, attachment_id, user, identity)
+    if target is None:
+        abort(404)
+    chunks = downloads.decrypted_chunks(BlobStore(intake_config().blob_dir), target.blob_name, identity.secret)
+    # Never rendered inline, whatever the submitter claimed the file was.
+    return Response(
+        chunks,
+        mimetype="application/octet-stream",
+        headers={"Content-Disposition": downloads.content_disposition(target.filename), "X-Content-Type-Options": "nosniff"},
+        direct_passthrough=True,
+    )
+
+
+def _assignee_choices(first: SelectChoice, include_nobody: bool = True) -> list[SelectChoice]:
+    choices = [first]
+    if include_nobody:
+        choices.append(SelectChoice("nobody", _("Nobody")))
+    choices += [SelectChoice(str(lawyer.id), lawyer.email) for lawyer in cases.assignable_lawyers(get_session())]
+    return choices
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def _filter_args(form: InboxFilterForm) -> dict[str, str]:
+    return {name: value for name, value in (("status", form.status.data), ("assignee", form.assignee.data)) if value}

@@ -1,0 +1,276 @@
+"""Working a case: the inbox, reading items, replying, notes, status and assignment.
+
+The inbox is built from metadata columns alone. Item contents are decrypted
+only while a case page is rendered, with the identity the request unlocked,
+and never written anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from crypto import DecryptionError, Identity
+from intake.models import Case, CaseRead, CaseStatus, Item, ItemKind, ItemRecipient, User, UserStatus
+from intake.services import audit
+from intake.services.clock import utc_now
+from intake.services.downloads import safe_filename
+from intake.services.items import ItemPayload, open_item, seal_item
+from intake.services.keyring import RecipientSet, submission_recipients, vetted_lawyers
+
+INBOX_PAGE_SIZE = 50
+MAX_MESSAGE_LENGTH = 100_000
+
+
+class NobodyCanRead(RuntimeError):
+    """There is no vetted lawyer or no recovery key, so nothing new may be encrypted."""
+
+
+# Inbox ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    status: CaseStatus | None = None
+    # Only this lawyer's cases; or, with unassigned_only, only cases nobody has.
+    assignee_id: uuid.UUID | None = None
+    unassigned_only: bool = False
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    number: int
+    created_day: dt.date
+    status: CaseStatus
+    assignee_email: str | None
+    item_count: int
+    unread: bool
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[InboxRow]
+    page: int
+    page_count: int
+    total: int
+
+
+def inbox(session: Session, viewer: User, filters: InboxFilters, page: int) -> InboxPage:
+    conditions = []
+    if filters.status is not None:
+        conditions.append(Case.status == filters.status)
+    if filters.unassigned_only:
+        conditions.append(Case.assignee_id.is_(None))
+    elif filters.assignee_id is not None:
+        conditions.append(Case.assignee_id == filters.assignee_id)
+    total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
+    page_count = max(1, -(-total // INBOX_PAGE_SIZE))
+    page = min(max(page, 1), page_count)
+    query = (
+        select(Case.number, Case.created_day, Case.status, User.email, Case.item_count, Case.activity_seq, CaseRead.seen_seq)
+        .outerjoin(User, User.id == Case.assignee_id)
+        .outerjoin(CaseRead, and_(CaseRead.case_id == Case.id, CaseRead.user_id == viewer.id))
+        .where(*conditions)
+        .order_by(Case.number.desc())
+        .limit(INBOX_PAGE_SIZE)
+        .offset((page - 1) * INBOX_PAGE_SIZE)
+    )
+    rows = [
+        InboxRow(
+            number=number,
+            created_day=created_day,
+            status=status,
+            assignee_email=assignee_email,
+            item_count=item_count,
+            unread=seen_seq is None or seen_seq < activity_seq,
+        )
+        for number, created_day, status, assignee_email, item_count, activity_seq, seen_seq in session.execute(query)
+    ]
+    return InboxPage(rows=rows, page=page, page_count=page_count, total=total)
+
+
+def case_by_number(session: Session, number: int) -> Case | None:
+    return session.scalar(select(Case).where(Case.number == number))
+
+
+def assignable_lawyers(session: Session) -> list[User]:
+    return vetted_lawyers(session)
+
+
+# Reading a case ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    attachment_id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ItemView:
+    seq: int
+    kind: ItemKind
+    created_day: dt.date
+    author_email: str | None
+    visible_to_source: bool
+    # None when this viewer's key is not among the recipients or decryption failed.
+    payload: ItemPayload | None = field(repr=False)
+    attachments: list[AttachmentView]
+    # Who can decrypt the item, for items this viewer cannot read.
+    reader_emails: list[str]
+
+
+def read_case(session: Session, case: Case, viewer: User, identity: Identity) -> list[ItemView]:
+    """Decrypt every item the viewer's key can open, mark the case read, audit the view."""
+    items = session.scalars(
+        select(Item)
+        .where(Item.case_id == case.id)
+        .order_by(Item.seq)
+        .options(selectinload(Item.recipients), selectinload(Item.attachments))
+    ).all()
+    emails: dict[uuid.UUID, str] = {user_id: email for user_id, email in session.execute(select(User.id, User.email))}
+    views = [_item_view(item, viewer, identity, emails) for item in items]
+    _mark_read(session, case, viewer)
+    audit.record(session, "case.viewed", actor=viewer, case_number=case.number)
+    session.commit()
+    return views
+
+
+def _item_view(item: Item, viewer: User, identity: Identity, emails: dict[uuid.UUID, str]) -> ItemView:
+    reader_ids = {recipient.user_id for recipient in item.recipients}
+    payload = None
+    if viewer.id in reader_ids:
+        try:
+            payload = open_item(item.ciphertext, [identity.secret])
+        except DecryptionError:
+            payload = None
+    stored = {str(attachment.id): attachment for attachment in item.attachments}
+    attachments = [
+        AttachmentView(
+            attachment_id=stored[meta.attachment_id].id,
+            filename=safe_filename(meta.filename),
+            content_type=meta.content_type,
+            size=meta.size,
+        )
+        for meta in (payload.attachments if payload else ())
+        if meta.attachment_id in stored
+    ]
+    return ItemView(
+        seq=item.seq,
+        kind=item.kind,
+        created_day=item.created_day,
+        author_email=emails.get(item.author_id) if item.author_id else None,
+        visible_to_source=item.visible_to_source,
+        payload=payload,
+        attachments=attachments,
+        reader_emails=sorted(emails[user_id] for user_id in reader_ids if user_id in emails),
+    )
+
+
+def _mark_read(session: Session, case: Case, viewer: User) -> None:
+    read = session.get(CaseRead, (case.id, viewer.id))
+    if read is None:
+        session.add(CaseRead(case_id=case.id, user_id=viewer.id, seen_seq=case.activity_seq))
+    else:
+        read.seen_seq = case.activity_seq
+
+
+# Writing to a case ------------------------------------------------------------------
+
+
+def add_reply(session: Session, case: Case, author: User, message: str) -> None:
+    """A reply the submitter reads with their codename; lawyers and recovery can read it too."""
+    recipients = _current_recipients(session)
+    _append_item(
+        session,
+        case,
+        author,
+        ItemKind.REPLY,
+        seal_item(ItemPayload(message=message), [case.source.reply_recipient, *recipients.recipients]),
+        recipients,
+        visible_to_source=True,
+    )
+    audit.record(session, "case.replied", actor=author, case_number=case.number)
+    session.commit()
+
+
+def add_note(session: Session, case: Case, author: User, message: str) -> None:
+    """An internal note: encrypted to lawyers and recovery, never to the submitter."""
+    recipients = _current_recipients(session)
+    _append_item(
+        session,
+        case,
+        author,
+        ItemKind.NOTE,
+        seal_item(ItemPayload(message=message), recipients.recipients),
+        recipients,
+        visible_to_source=False,
+    )
+    audit.record(session, "case.noted", actor=author, case_number=case.number)
+    session.commit()
+
+
+def _current_recipients(session: Session) -> RecipientSet:
+    recipients = submission_recipients(session)
+    if recipients is None:
+        raise NobodyCanRead
+    return recipients
+
+
+def _append_item(
+    session: Session,
+    case: Case,
+    author: User,
+    kind: ItemKind,
+    ciphertext: bytes,
+    recipients: RecipientSet,
+    visible_to_source: bool,
+) -> None:
+    # Lock the case row so concurrent writers take turns at the next seq
+    # (PostgreSQL); SQLite serialises writers on its own.
+    session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+    session.refresh(case)
+    next_seq = (session.scalar(select(func.max(Item.seq)).where(Item.case_id == case.id)) or 0) + 1
+    today = utc_now().date()
+    item = Item(
+        id=uuid.uuid4(),
+        case_id=case.id,
+        seq=next_seq,
+        kind=kind,
+        author_id=author.id,
+        created_day=today,
+        ciphertext=ciphertext,
+        visible_to_source=visible_to_source,
+    )
+    item.recipients = [ItemRecipient(item_id=item.id, user_id=user_id) for user_id in recipients.lawyer_ids]
+    session.add(item)
+    case.activity_seq += 1
+    case.item_count += 1
+    case.last_activity_day = today
+    # The author has seen what they wrote; it should not mark the case unread for them.
+    _mark_read(session, case, author)
+
+
+def set_status(session: Session, case: Case, actor: User, status: CaseStatus) -> None:
+    case.status = status
+    audit.record(session, "case.status", actor=actor, case_number=case.number, detail=status.value)
+    session.commit()
+
+
+def assign(session: Session, case: Case, actor: User, assignee_id: uuid.UUID | None) -> None:
+    """Assign to a vetted lawyer, or to nobody; anyone else is refused."""
+    if assignee_id is not None:
+        assignee = session.get(User, assignee_id)
+        if assignee is None or assignee.status is not UserStatus.VETTED:
+            raise ValueError("only vetted lawyers can be assigned")
+    case.assignee_id = assignee_id
+    audit.record(
+        session, "case.assigned", actor=actor, case_number=case.number, detail=str(assignee_id) if assignee_id else None
+    )
+    session.commit()

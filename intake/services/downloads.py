@@ -1,0 +1,167 @@
+"""Attachments decrypted on the fly into the HTTP response, never onto disk.
+
+pyrage's streaming decryption pushes plaintext into a writer, while a WSGI
+response pulls from an iterator. A worker thread runs the decryption into a
+small bounded queue that the response iterator drains, so memory stays at a
+few chunks whatever the file size, and the thread stops as soon as the
+client goes away (the server closes the iterator).
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from crypto import DecryptionError, Identity, decrypt_stream_padded
+from intake.models import Attachment, Case, Item, User
+from intake.services import audit
+from intake.services.blobstore import BlobStore
+from intake.services.items import open_item
+
+# Chunks waiting between the decrypting thread and the response: pyrage writes
+# 64 KiB at a time, so this bounds the plaintext in memory to about 256 KiB.
+CHUNKS_IN_FLIGHT = 4
+# How often a blocked thread looks up to see whether the download was abandoned.
+CANCEL_POLL_SECONDS = 0.25
+MAX_FILENAME_LENGTH = 180
+FALLBACK_FILENAME = "attachment"
+_UNSAFE_ASCII = re.compile(r"[^A-Za-z0-9._ ()+-]")
+
+
+class DownloadFailed(RuntimeError):
+    """Decryption stopped mid-stream; the server must drop the connection so the
+    browser marks the download as failed instead of saving a truncated file."""
+
+
+class _Cancelled(Exception):
+    """The consumer went away; unwinds pyrage from inside the writer."""
+
+
+@dataclass(frozen=True)
+class _Finished:
+    error: BaseException | None
+
+
+# Puts one item on the queue, or raises _Cancelled once the consumer is gone.
+_HandOver = Callable[[bytes | _Finished], None]
+
+
+@dataclass(frozen=True)
+class DownloadTarget:
+    blob_name: str
+    # As the submitter named it; pass through content_disposition before use.
+    filename: str
+
+
+def find_download(
+    session: Session, case: Case, attachment_id: uuid.UUID, viewer: User, identity: Identity
+) -> DownloadTarget | None:
+    """The blob and filename of an attachment in `case` that the viewer's key can read, audited."""
+    attachment = session.scalar(
+        select(Attachment)
+        .join(Item, Item.id == Attachment.item_id)
+        .where(Attachment.id == attachment_id, Item.case_id == case.id)
+        .options(selectinload(Attachment.item).selectinload(Item.recipients))
+    )
+    if attachment is None or viewer.id not in {recipient.user_id for recipient in attachment.item.recipients}:
+        return None
+    try:
+        payload = open_item(attachment.item.ciphertext, [identity.secret])
+    except DecryptionError:
+        return None
+    meta = next((meta for meta in payload.attachments if meta.attachment_id == str(attachment.id)), None)
+    if meta is None:
+        return None
+    audit.record(session, "attachment.downloaded", actor=viewer, case_number=case.number)
+    session.commit()
+    return DownloadTarget(blob_name=attachment.blob_name, filename=meta.filename)
+
+
+def safe_filename(name: str) -> str:
+    """A filename that cannot climb directories or disguise itself.
+
+    Drops path parts, control and formatting characters (which include the
+    right-to-left override used to turn "gpj.exe" into "exe.jpg" on screen)
+    and leading dots, and bounds the length.
+    """
+    name = PureWindowsPath(PurePosixPath(name).name).name
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch) not in ("Cc", "Cf"))
+    name = name.strip().lstrip(".").strip()
+    return name[:MAX_FILENAME_LENGTH] or FALLBACK_FILENAME
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII fallback and the exact name as RFC 5987 `filename*`."""
+    name = safe_filename(filename)
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    ascii_name = _UNSAFE_ASCII.sub("_", ascii_name).strip(" .") or FALLBACK_FILENAME
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def decrypted_chunks(store: BlobStore, blob_name: str, identity_secret: str) -> Iterator[bytes]:
+    """Yield the plaintext of one attachment blob; raise DownloadFailed if it cannot be finished."""
+    chunks: queue.Queue[bytes | _Finished] = queue.Queue(maxsize=CHUNKS_IN_FLIGHT)
+    cancelled = threading.Event()
+
+    def hand_over(item: bytes | _Finished) -> None:
+        while not cancelled.is_set():
+            try:
+                chunks.put(item, timeout=CANCEL_POLL_SECONDS)
+                return
+            except queue.Full:
+                continue
+        raise _Cancelled
+
+    def decrypt() -> None:
+        try:
+            with store.open(blob_name) as ciphertext:
+                decrypt_stream_padded(ciphertext, _QueueWriter(hand_over), [identity_secret])
+        except _Cancelled:
+            return
+        except Exception as error:  # noqa: BLE001 — handed to the consumer, which raises it
+            _hand_over_quietly(hand_over, _Finished(error))
+            return
+        _hand_over_quietly(hand_over, _Finished(None))
+
+    worker = threading.Thread(target=decrypt, name="attachment-decrypt", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = chunks.get()
+            if isinstance(item, _Finished):
+                if item.error is not None:
+                    raise DownloadFailed("attachment could not be decrypted") from item.error
+                return
+            yield item
+    finally:
+        cancelled.set()
+        worker.join()
+
+
+def _hand_over_quietly(hand_over: _HandOver, item: _Finished) -> None:
+    try:
+        hand_over(item)
+    except _Cancelled:
+        return
+
+
+class _QueueWriter:
+    def __init__(self, hand_over: _HandOver) -> None:
+        self._hand_over = hand_over
+
+    def write(self, data: bytes) -> int:
+        # pyrage may reuse its buffer after write() returns: copy first.
+        chunk = bytes(data)
+        if chunk:
+            self._hand_over(chunk)
+        return len(chunk)
