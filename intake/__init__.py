@@ -11,10 +11,12 @@ from jinja2 import StrictUndefined
 
 from config import Config
 from intake import db, errors, logs, security
+from intake.admin import bp as admin_bp
 from intake.cli import intake_cli
 from intake.extensions import babel, csrf, limiter
 from intake.health import bp as health_bp
 from intake.i18n import LANGUAGES, select_locale
+from intake.lawyer import bp as lawyer_bp
 from intake.submit import bp as submit_bp
 
 # Long enough for somebody on a slow Tor link to write a long request and
@@ -64,6 +66,9 @@ def create_app(config: Config) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(submit_bp)
+    # The lawyer blueprint's staff loader must run before security's gate.
+    app.register_blueprint(lawyer_bp)
+    app.register_blueprint(admin_bp)
     app.cli.add_command(intake_cli)
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
