@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export INTAKE_DATA_DIR ?= $(CURDIR)/instance
 
-.PHONY: run test test-postgres install dev-install system-packages translations clean bench
+.PHONY: run test test-postgres install dev-install system-packages translations public-catalogue clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,14 @@ translations:
 	for catalogue in intake/translations intake/staff_translations; do \
 		if [ -d $$catalogue ]; then $(BIN)/pybabel compile --statistics -d $$catalogue || exit 1; fi; \
 	done
+
+# After changing a public template or intake/submit/fields.py: merge the new
+# strings into intake/translations, then translate them in ru and uk
+# (tests/test_translations_public.py fails until every one is translated).
+public-catalogue:
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel-public.cfg -k lazy_gettext --add-location=file --sort-by-file -o build/public.pot .
+	$(BIN)/pybabel update -i build/public.pot -d intake/translations -w 100 --no-fuzzy-matching --ignore-obsolete
 
 system-packages:
 	tools/ensure-system-packages age chromium chromium-driver
