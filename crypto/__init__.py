@@ -1,0 +1,74 @@
+"""Intake's cryptographic core: pure functions, every key passed as an argument."""
+
+from crypto.age_envelope import decrypt, decrypt_stream, encrypt, encrypt_stream
+from crypto.codename import (
+    CodenameKeys,
+    InvalidCodename,
+    derive_codename_keys,
+    generate_codename,
+    normalise_codename,
+)
+from crypto.envelope import (
+    decrypt_padded,
+    decrypt_stream_padded,
+    encrypt_padded,
+    encrypt_stream_padded,
+)
+from crypto.errors import DecryptionError
+from crypto.fingerprint import fingerprint
+from crypto.identity import (
+    Identity,
+    generate_identity,
+    identity_from_bytes,
+    identity_from_secret,
+    is_valid_recipient,
+)
+from crypto.kdf import FAST_TEST_KDF, PRODUCTION_KDF, KdfParams, derive_subkey
+from crypto.keywrap import kdf_params_of, unwrap_secret, wrap_secret
+from crypto.padding import PaddingReader, UnpaddingWriter, pad, padded_length, unpad
+from crypto.recovery import RecoveryShareError, combine_recovery_shares, split_recovery_key
+from crypto.sealing import new_session_key, open_sealed, seal
+from crypto.streams import Reader, Writer
+
+__all__ = [
+    "FAST_TEST_KDF",
+    "PRODUCTION_KDF",
+    "CodenameKeys",
+    "DecryptionError",
+    "Identity",
+    "InvalidCodename",
+    "KdfParams",
+    "PaddingReader",
+    "Reader",
+    "RecoveryShareError",
+    "UnpaddingWriter",
+    "Writer",
+    "combine_recovery_shares",
+    "decrypt",
+    "decrypt_padded",
+    "decrypt_stream",
+    "decrypt_stream_padded",
+    "derive_codename_keys",
+    "derive_subkey",
+    "encrypt",
+    "encrypt_padded",
+    "encrypt_stream",
+    "encrypt_stream_padded",
+    "fingerprint",
+    "generate_codename",
+    "generate_identity",
+    "identity_from_bytes",
+    "identity_from_secret",
+    "is_valid_recipient",
+    "kdf_params_of",
+    "new_session_key",
+    "normalise_codename",
+    "open_sealed",
+    "pad",
+    "padded_length",
+    "seal",
+    "split_recovery_key",
+    "unpad",
+    "unwrap_secret",
+    "wrap_secret",
+]
