@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -21,6 +23,8 @@ from intake import create_app, migrate
 from intake.db import engine, session_factory
 from intake.models import Base
 
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE_DIRECTORIES = (ROOT / "intake" / "translations", ROOT / "intake" / "staff_translations")
 POSTGRES_URL = os.environ.get("INTAKE_TEST_DATABASE_URL")
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
@@ -31,6 +35,20 @@ def reset_postgres(database_url: str) -> None:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues() -> None:
+    """.mo files are build output (gitignored, `make translations`): compile missing or stale ones."""
+    for directory in CATALOGUE_DIRECTORIES:
+        for po_path in directory.glob("*/LC_MESSAGES/*.po"):
+            mo_path = po_path.with_suffix(".mo")
+            if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+                continue
+            with po_path.open("rb") as po_file:
+                catalogue = read_po(po_file)
+            with mo_path.open("wb") as mo_file:
+                write_mo(mo_file, catalogue, use_fuzzy=False)
 
 
 @pytest.fixture(scope="session")
