@@ -23,7 +23,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 
 WORKDIR /src
 # Exactly the paths .dockerignore allows (and deploy/smoke copies).
-COPY pyproject.toml constraints.txt babel.cfg wsgi.py ./
+COPY pyproject.toml constraints.txt wsgi.py ./
 COPY config ./config
 COPY crypto ./crypto
 COPY intake ./intake

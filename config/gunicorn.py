@@ -107,11 +107,15 @@ loglevel = os.environ.get("INTAKE_LOG_LEVEL", "info")
 capture_output = False
 proc_name = "intake"
 
-_ADDRESS = re.compile(
-    r"(?<![\w.:])(?:\d{1,3}(?:\.\d{1,3}){3}"  # IPv4
-    r"|\[?(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}\]?)"  # IPv6 (loosely)
-    r"(?::\d{1,5})?(?![\w.:])"
+_IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"
+_IPV6 = (
+    r"(?<![\w:])(?:"
+    r"[0-9A-Fa-f:]*:(?:\d{1,3}\.){3}\d{1,3}"  # IPv4-mapped
+    r"|[0-9A-Fa-f:]*::[0-9A-Fa-f:]*"  # compressed
+    r"|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}"  # full form
+    r")(?![\w.])"
 )
+_ADDRESS = re.compile(rf"\[?(?:{_IPV6}|{_IPV4})\]?(?::\d{{1,5}})?")
 
 
 def redact_addresses(message: str) -> str:
