@@ -38,7 +38,9 @@ def enrolment_totp_secret(token: str) -> str:
         if seed is not None:
             return seed
     seed = new_totp_secret()
-    session[ENROLMENT_TOTP_KEY] = base64.b64encode(seal_enrolment_totp(intake_config(), enrolment_id, seed)).decode()
+    session[ENROLMENT_TOTP_KEY] = base64.b64encode(
+        seal_enrolment_totp(intake_config(), enrolment_id, seed)
+    ).decode()
     return seed
 
 

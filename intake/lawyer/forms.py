@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms.fields.choices import SelectChoice
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from intake.models import CaseStatus
@@ -23,25 +23,37 @@ STATUS_LABELS = {
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=320)])
-    passphrase = PasswordField(_l("Passphrase"), validators=[DataRequired(), Length(max=MAX_PASSPHRASE_LENGTH)])
-    totp_code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)])
+    passphrase = PasswordField(
+        _l("Passphrase"), validators=[DataRequired(), Length(max=MAX_PASSPHRASE_LENGTH)]
+    )
+    totp_code = StringField(
+        _l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)]
+    )
     submit = SubmitField(_l("Log in"))
 
 
 class EnrolForm(FlaskForm):
-    passphrase = PasswordField(_l("Passphrase"), validators=[DataRequired(), Length(max=MAX_PASSPHRASE_LENGTH)])
+    passphrase = PasswordField(
+        _l("Passphrase"), validators=[DataRequired(), Length(max=MAX_PASSPHRASE_LENGTH)]
+    )
     passphrase_again = PasswordField(
         _l("Passphrase again"),
         validators=[DataRequired(), EqualTo("passphrase", message=_l("The two passphrases differ."))],
     )
-    totp_code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)])
+    totp_code = StringField(
+        _l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)]
+    )
     submit = SubmitField(_l("Create my account"))
 
 
 class AdminSetupForm(EnrolForm):
     email = EmailField(
         _l("Your email"),
-        validators=[DataRequired(), Regexp(EMAIL_SHAPE, message=_l("Enter an email address.")), Length(max=320)],
+        validators=[
+            DataRequired(),
+            Regexp(EMAIL_SHAPE, message=_l("Enter an email address.")),
+            Length(max=320),
+        ],
     )
 
 
@@ -70,7 +82,10 @@ class InboxFilterForm(FlaskForm):
 
     status = SelectField(
         _l("Status"),
-        choices=[SelectChoice("", _l("Any")), *(SelectChoice(s.value, label) for s, label in STATUS_LABELS.items())],
+        choices=[
+            SelectChoice("", _l("Any")),
+            *(SelectChoice(s.value, label) for s, label in STATUS_LABELS.items()),
+        ],
     )
     assignee = SelectField(_l("Assigned to"), choices=[])
 

@@ -41,7 +41,9 @@ bp.before_app_request(load_staff)
 security.public("lawyer.login")
 security.public("lawyer.enrol")
 
-LOGIN_FAILED = _l("Those details did not work. Check them and try again; after several attempts, wait a few minutes.")
+LOGIN_FAILED = _l(
+    "Those details did not work. Check them and try again; after several attempts, wait a few minutes."
+)
 
 
 def login_rate_limit() -> str:
@@ -61,7 +63,9 @@ def login() -> str | BaseResponse:
     form = LoginForm()
     if form.validate_on_submit():
         db = get_session()
-        logged_in = accounts.log_in(db, intake_config(), form.email.data, form.passphrase.data, form.totp_code.data)
+        logged_in = accounts.log_in(
+            db, intake_config(), form.email.data, form.passphrase.data, form.totp_code.data
+        )
         if logged_in is not None:
             lawyer_sessions.purge_expired_sessions(db)
             ticket = lawyer_sessions.open_session(db, logged_in.user, logged_in.identity_secret)
@@ -86,7 +90,7 @@ def logout(user: User) -> BaseResponse:
 
 @bp.route("/enrol/<token>", methods=["GET", "POST"])
 @limiter.limit(login_rate_limit, methods=["POST"])
-def enrol(token: str) -> str | BaseResponse:
+def enrol(token: str) -> str | tuple[str, int]:
     db = get_session()
     invite = accounts.usable_invite(db, token)
     if invite is None:
@@ -98,15 +102,26 @@ def enrol(token: str) -> str | BaseResponse:
         if verdict.acceptable:
             try:
                 user = accounts.enrol_from_invite(
-                    db, intake_config(), invite, form.passphrase.data, enrolment_totp_secret(token), form.totp_code.data
+                    db,
+                    intake_config(),
+                    invite,
+                    form.passphrase.data,
+                    enrolment_totp_secret(token),
+                    form.totp_code.data,
                 )
             except accounts.EnrolmentError as error:
                 flash(str(error), "error")
             else:
                 forget_enrolment_totp()
-                return render_template("lawyer/enrolled.html", fingerprint=accounts.key_fingerprint(user), vetted=False)
+                return render_template(
+                    "lawyer/enrolled.html", fingerprint=accounts.key_fingerprint(user), vetted=False
+                )
     return render_template(
-        "lawyer/enrol.html", form=form, email=invite.email, verdict=verdict, **totp_display(token, invite.email)
+        "lawyer/enrol.html",
+        form=form,
+        email=invite.email,
+        verdict=verdict,
+        **totp_display(token, invite.email),
     )
 
 
@@ -123,7 +138,7 @@ def inbox(user: User) -> str:
     form = InboxFilterForm(request.args)
     form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Anyone")))
     filters = cases.InboxFilters(
-        status=CaseStatus(form.status.data) if form.validate() and form.status.data else None,
+        status=_case_status_or_none(form.status.data),
         assignee_id=_uuid_or_none(form.assignee.data),
         unassigned_only=form.assignee.data == "nobody",
     )
@@ -139,7 +154,9 @@ def case(case: Case, user: User, identity: Identity) -> str:
     items = cases.read_case(db, case, user, identity)
     status_form = StatusForm(status=case.status.value)
     assign_form = AssignForm(assignee=str(case.assignee_id) if case.assignee_id else "")
-    assign_form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Nobody")), include_nobody=False)
+    assign_form.assignee.choices = _assignee_choices(
+        first=SelectChoice("", _("Nobody")), include_nobody=False
+    )
     return render_template(
         "lawyer/case.html",
         case=case,
@@ -206,12 +223,17 @@ def download(case: Case, attachment_id: uuid.UUID, user: User, identity: Identit
     target = downloads.find_download(get_session(), case, attachment_id, user, identity)
     if target is None:
         abort(404)
-    chunks = downloads.decrypted_chunks(BlobStore(intake_config().blob_dir), target.blob_name, identity.secret)
+    chunks = downloads.decrypted_chunks(
+        BlobStore(intake_config().blob_dir), target.blob_name, identity.secret
+    )
     # Never rendered inline, whatever the submitter claimed the file was.
     return Response(
         chunks,
         mimetype="application/octet-stream",
-        headers={"Content-Disposition": downloads.content_disposition(target.filename), "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Content-Disposition": downloads.content_disposition(target.filename),
+            "X-Content-Type-Options": "nosniff",
+        },
         direct_passthrough=True,
     )
 
@@ -220,8 +242,17 @@ def _assignee_choices(first: SelectChoice, include_nobody: bool = True) -> list[
     choices = [first]
     if include_nobody:
         choices.append(SelectChoice("nobody", _("Nobody")))
-    choices += [SelectChoice(str(lawyer.id), lawyer.email) for lawyer in cases.assignable_lawyers(get_session())]
+    choices += [
+        SelectChoice(str(lawyer.id), lawyer.email) for lawyer in cases.assignable_lawyers(get_session())
+    ]
     return choices
+
+
+def _case_status_or_none(value: str | None) -> CaseStatus | None:
+    try:
+        return CaseStatus(value) if value else None
+    except ValueError:
+        return None
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
@@ -232,4 +263,8 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
 
 
 def _filter_args(form: InboxFilterForm) -> dict[str, str]:
-    return {name: value for name, value in (("status", form.status.data), ("assignee", form.assignee.data)) if value}
+    return {
+        name: value
+        for name, value in (("status", form.status.data), ("assignee", form.assignee.data))
+        if value
+    }

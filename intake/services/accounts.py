@@ -17,12 +17,13 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import pyotp
 import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 from zxcvbn import zxcvbn
 
@@ -151,7 +152,9 @@ def seal_enrolment_totp(config: Config, enrolment_id: str, totp_secret: str) -> 
 
 def open_enrolment_totp(config: Config, enrolment_id: str, sealed: bytes) -> str | None:
     try:
-        return open_sealed(sealed, _totp_key(config.secret_key), f"totp-enrolment:{enrolment_id}".encode()).decode()
+        return open_sealed(
+            sealed, _totp_key(config.secret_key), f"totp-enrolment:{enrolment_id}".encode()
+        ).decode()
     except DecryptionError:
         return None
 
@@ -172,18 +175,23 @@ def matching_totp_step(totp_secret: str, code: str, now: dt.datetime) -> int | N
 def _consume_totp(session: Session, config: Config, user: User, code: str, now: dt.datetime) -> bool:
     """Check a login code and mark its step used; a code never works twice."""
     try:
-        totp_secret = open_sealed(user.totp_secret_sealed, _totp_key(config.secret_key), f"totp:{user.id}".encode()).decode()
+        totp_secret = open_sealed(
+            user.totp_secret_sealed, _totp_key(config.secret_key), f"totp:{user.id}".encode()
+        ).decode()
     except DecryptionError:
         return False
     step = matching_totp_step(totp_secret, code, now)
     if step is None:
         return False
     # A conditional UPDATE, so two workers racing with the same code cannot both win.
-    consumed = session.execute(
-        update(User)
-        .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
-        .values(totp_last_step=step)
-        .execution_options(synchronize_session="fetch")
+    consumed = cast(
+        CursorResult[Any],
+        session.execute(
+            update(User)
+            .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session="fetch")
+        ),
     )
     return consumed.rowcount == 1
 
@@ -301,7 +309,9 @@ def _enrol(
         # The confirmation code is spent: it cannot be replayed to log in.
         totp_last_step=step,
         public_recipient=identity.recipient,
-        wrapped_private_key=wrap_secret(identity.secret, passphrase, _wrap_context(user_id), kdf_params(config)),
+        wrapped_private_key=wrap_secret(
+            identity.secret, passphrase, _wrap_context(user_id), kdf_params(config)
+        ),
         failed_logins=0,
         created_day=utc_now().date(),
     )

@@ -105,7 +105,9 @@ def enrol(
     response = client.post(path, data=form)
     done = response.get_data(as_text=True)
     fingerprint = re.search(r'id="fingerprint">([0-9 ]+)<', done)
-    return Enrolment(page=done, totp_secret=totp_secret, fingerprint=fingerprint.group(1) if fingerprint else "")
+    return Enrolment(
+        page=done, totp_secret=totp_secret, fingerprint=fingerprint.group(1) if fingerprint else ""
+    )
 
 
 def log_in(client: FlaskClient, email: str, passphrase: str, code: str) -> str:
@@ -149,7 +151,9 @@ def submit_directly(
     keys = derive_codename_keys(codename, instance_keys(session).codename_salt, FAST_TEST_KDF)
     store = BlobStore(blob_dir)
     today = dt.date.today()
-    source = Source(codename_lookup_id=keys.lookup_id, reply_recipient=keys.identity.recipient, created_day=today)
+    source = Source(
+        codename_lookup_id=keys.lookup_id, reply_recipient=keys.identity.recipient, created_day=today
+    )
     number = (session.scalar(select(func.max(Case.number))) or 0) + 1
     case = Case(
         number=number,
@@ -168,7 +172,11 @@ def submit_directly(
             encrypt_stream_padded(io.BytesIO(content), blob, recipients.recipients)
             blob_name = blob.publish()
         attachment = Attachment(
-            id=uuid.uuid4(), item_id=item_id, position=position, blob_name=blob_name, ciphertext_size=blob.size
+            id=uuid.uuid4(),
+            item_id=item_id,
+            position=position,
+            blob_name=blob_name,
+            ciphertext_size=blob.size,
         )
         attachments.append(attachment)
         metas.append(AttachmentMeta(str(attachment.id), filename, content_type, len(content)))

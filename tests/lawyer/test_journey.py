@@ -51,7 +51,9 @@ def test_init_setup_invite_vet_submit_read_reply(
     assert lawyer.fingerprint == fingerprint(lawyer_row.public_recipient)
 
     # and the admin logs in, sees the same fingerprint and approves
-    inbox = log_in(client, "admin@example.org", STRONG_PASSPHRASE, totp_code(admin.totp_secret, admin_row.totp_last_step))
+    inbox = log_in(
+        client, "admin@example.org", STRONG_PASSPHRASE, totp_code(admin.totp_secret, admin_row.totp_last_step)
+    )
     assert "Inbox" in inbox
     people = client.get("/admin/").get_data(as_text=True)
     assert lawyer.fingerprint in people
@@ -69,7 +71,12 @@ def test_init_setup_invite_vet_submit_read_reply(
 
     # Then the lawyer logs in, finds it unread in the inbox, and reads it
     db_session.refresh(lawyer_row)
-    inbox = log_in(lawyer_client, "lawyer@example.org", STRONG_PASSPHRASE, totp_code(lawyer.totp_secret, lawyer_row.totp_last_step))
+    inbox = log_in(
+        lawyer_client,
+        "lawyer@example.org",
+        STRONG_PASSPHRASE,
+        totp_code(lawyer.totp_secret, lawyer_row.totp_last_step),
+    )
     assert f"#{submitted.number}" in inbox
     assert 'class="unread"' in inbox
     case_page = lawyer_client.get(f"/lawyer/cases/{submitted.number}").get_data(as_text=True)
@@ -78,7 +85,9 @@ def test_init_setup_invite_vet_submit_read_reply(
     assert 'class="unread"' not in lawyer_client.get("/lawyer/").get_data(as_text=True)
 
     # and downloads the attachment, decrypted on the fly
-    download = lawyer_client.get(f"/lawyer/cases/{submitted.number}/attachments/{submitted.attachment_ids[0]}")
+    download = lawyer_client.get(
+        f"/lawyer/cases/{submitted.number}/attachments/{submitted.attachment_ids[0]}"
+    )
     assert download.status_code == 200
     assert download.get_data() == b"%PDF-1.4 evidence" * 1000
     assert download.headers["Content-Type"] == "application/octet-stream"
