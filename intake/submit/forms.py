@@ -7,13 +7,15 @@ CSRF token and every answer are validated by the same WTForms code as usual.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from flask_babel import lazy_gettext
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import Field, MultipleFileField, RadioField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from intake.submit.fields import (
     CONTACT_CHOICES_WITH_VALUE,
@@ -32,7 +34,7 @@ def _question_field(question: Question) -> Field:
     if question.choices:
         return RadioField(
             question.label,
-            choices=[(choice.value, choice.label) for choice in question.choices],
+            choices=[SelectChoice(choice.value, choice.label) for choice in question.choices],
             default=question.default,
             validators=[presence],
             description=description,
@@ -52,7 +54,7 @@ def _browser_newlines_to_lf(text: str | None) -> str | None:
 
 
 def _message_field(label: LazyString, required: bool) -> TextAreaField:
-    presence = InputRequired(message=lazy_gettext("Please write a few words.")) if required else Optional()
+    presence = DataRequired(message=lazy_gettext("Please write a few words.")) if required else Optional()
     return TextAreaField(
         label,
         validators=[presence, Length(max=MESSAGE_MAX_CHARS, message=TOO_LONG)],
@@ -77,10 +79,15 @@ class HelpRequestForm(FlaskForm):
     def answers(self) -> dict[str, str]:
         return {question.name: (self[question.name].data or "").strip() for question in HELP_REQUEST_QUESTIONS}
 
-    def validate_contact_value(self, field: Field) -> None:
-        if self["contact_preference"].data in CONTACT_CHOICES_WITH_VALUE and not (field.data or "").strip():
-            raise ValidationError(lazy_gettext("Please write the number or address we should use."))
-
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        valid = super().validate(extra_validators)
+        # Checked here rather than by a validator on the field: its Optional()
+        # ends validation early when it is empty, which is the case to catch.
+        contact_value = self["contact_value"]
+        if self["contact_preference"].data in CONTACT_CHOICES_WITH_VALUE and not (contact_value.data or "").strip():
+            contact_value.errors.append(lazy_gettext("Please write the number or address we should use."))
+            return False
+        return valid
 
 for _question in HELP_REQUEST_QUESTIONS:
     setattr(HelpRequestForm, _question.name, _question_field(_question))
@@ -107,7 +114,7 @@ class FollowUpForm(FlaskForm):
 class CodenameForm(FlaskForm):
     codename = StringField(
         lazy_gettext("Your codename"),
-        validators=[InputRequired(message=lazy_gettext("Please type your codename."))],
+        validators=[DataRequired(message=lazy_gettext("Please type your codename."))],
         render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
     )
 
