@@ -83,7 +83,7 @@ limit_request_field_size = 8190
 # --- Proxies -----------------------------------------------------------------
 forwarded_allow_ips = ""
 secure_scheme_headers: dict[str, str] = {}
-proxy_protocol = False
+proxy_protocol = "off"
 
 # --- Filesystem --------------------------------------------------------------
 # Files the app creates (blobs, SQLite) are private to its user. Gunicorn's

@@ -1,0 +1,204 @@
+"""docker-compose.yml and deploy/torrc keep the deployment's promises."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+yaml = pytest.importorskip("yaml", reason="PyYAML is needed to read docker-compose.yml")
+
+ROOT = Path(__file__).resolve().parents[2]
+TORRC = ROOT / "deploy" / "torrc"
+APP_IMAGE_SERVICES = ("app", "migrate", "manage", "sweeper")
+EXACT_TAG = re.compile(r"^[\w./-]+:\d+\.\d+(\.\d+)?(-[\w.-]+)?(@sha256:[0-9a-f]{64})?$|@sha256:[0-9a-f]{64}$")
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|DATABASE_URL|PRIVATE|_KEY$")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def _environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(k): "" if v is None else str(v) for k, v in env.items()}
+
+
+def _networks(service: dict[str, Any]) -> list[str]:
+    networks = service.get("networks") or []
+    return list(networks) if isinstance(networks, (list, dict)) else []
+
+
+def test_expected_services(services: dict[str, dict[str, Any]]) -> None:
+    assert {"app", "db", "tor", "redis", "migrate"} <= set(services)
+
+
+def test_nothing_is_published(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        assert "ports" not in service, f"{name} publishes ports"
+        assert service.get("network_mode") != "host", f"{name} uses the host network"
+
+
+def test_every_service_is_hardened(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        assert service.get("read_only") is True, f"{name}: root filesystem not read-only"
+        assert "ALL" in (service.get("cap_drop") or []), f"{name}: capabilities not dropped"
+        assert "no-new-privileges:true" in (service.get("security_opt") or []), f"{name}: no-new-privileges"
+        assert not service.get("privileged"), f"{name} is privileged"
+        assert not service.get("cap_add"), f"{name} adds capabilities"
+
+
+def test_app_writes_only_to_the_data_volume_and_tmpfs(services: dict[str, dict[str, Any]]) -> None:
+    for name in APP_IMAGE_SERVICES:
+        service = services[name]
+        assert service["volumes"] == ["data:/data"], f"{name}: only the data volume may be writable"
+        tmpfs = service.get("tmpfs") or []
+        assert [t.split(":")[0] for t in tmpfs] == ["/tmp"], f"{name}: tmpfs only for /tmp"
+        assert "noexec" in tmpfs[0]
+
+
+def test_secrets_come_from_files(compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
+    declared = compose["secrets"]
+    for name, spec in declared.items():
+        assert set(spec) == {"file"}, f"secret {name} must come from a file"
+        assert spec["file"].startswith("./secrets/")
+    for name, service in services.items():
+        for variable, value in _environment(service).items():
+            if SECRET_NAME.search(variable):
+                assert variable.endswith("_FILE"), f"{name}: {variable} set inline; use {variable}_FILE"
+                assert value.startswith("/run/secrets/"), f"{name}: {variable} must point at a docker secret"
+                assert value.removeprefix("/run/secrets/") in (service.get("secrets") or [])
+            assert "://" not in value or not re.search(r"://[^/@]*:[^/@]*@", value), (
+                f"{name}: {variable} holds a URL with a password"
+            )
+        for secret in service.get("secrets") or []:
+            assert secret in declared
+    app_env = _environment(services["app"])
+    assert app_env["SECRET_KEY_FILE"] == "/run/secrets/secret_key"
+    assert app_env["DATABASE_URL_FILE"] == "/run/secrets/database_url"
+    assert app_env["INTAKE_ENV"] == "production"
+    assert app_env["RATELIMIT_STORAGE_URI"] == "redis://redis:6379"
+    assert not app_env.get("INTAKE_INSECURE_COOKIES")
+    assert _environment(services["db"])["POSTGRES_PASSWORD_FILE"] == "/run/secrets/db_password"
+
+
+def test_images_pinned(services: dict[str, dict[str, Any]]) -> None:
+    for name in ("db", "redis"):
+        image = services[name]["image"]
+        assert EXACT_TAG.search(image), f"{name}: image {image} not pinned to an exact version"
+    assert services["db"]["image"].startswith("postgres:15.")
+    assert "bookworm" in services["db"]["image"]
+
+
+def test_only_tor_reaches_the_internet(compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
+    networks = compose["networks"]
+    internal = {name for name, spec in networks.items() if (spec or {}).get("internal") is True}
+    for name, service in services.items():
+        attached = _networks(service)
+        assert attached, f"{name} must name its networks (no default network)"
+        if name != "tor":
+            assert set(attached) <= internal, f"{name} is on a network with internet access"
+    assert set(_networks(services["tor"])) - internal, "tor needs a way out to the Tor network"
+    assert set(_networks(services["db"])) == {"backend"}
+    assert set(_networks(services["redis"])) == {"backend"}
+
+
+def test_migrate_is_one_shot_and_gates_the_app(services: dict[str, dict[str, Any]]) -> None:
+    migrate = services["migrate"]
+    assert migrate["restart"] == "no"
+    assert migrate["command"][-2:] == ["intake", "migrate"]
+    assert services["app"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["app"]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert services["manage"]["profiles"] == ["tools"], "operator commands never start with `up`"
+    assert "sweep" in " ".join(services["sweeper"]["command"])
+
+
+def test_app_healthcheck_not_disabled(services: dict[str, dict[str, Any]]) -> None:
+    for name in APP_IMAGE_SERVICES:
+        assert not (services[name].get("healthcheck") or {}).get("disable"), name
+    assert "pg_isready" in services["db"]["healthcheck"]["test"]
+
+
+def test_uploads_survive_a_graceful_stop(services: dict[str, dict[str, Any]]) -> None:
+    grace = services["app"]["stop_grace_period"]
+    assert re.fullmatch(r"\d+m", grace) and int(grace[:-1]) >= 10
+
+
+def _torrc_options(path: Path) -> list[tuple[str, str]]:
+    options = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition(" ")
+            options.append((key, value.strip()))
+    return options
+
+
+def test_torrc_defends_the_onion(services: dict[str, dict[str, Any]]) -> None:
+    options = _torrc_options(TORRC)
+    values = dict(options)
+    assert values["SocksPort"] == "0"
+    assert values["HiddenServiceVersion"] == "3"
+    assert values["HiddenServicePoWDefensesEnabled"] == "1"
+    assert values["HiddenServiceEnableIntroDoSDefense"] == "1"
+    assert int(values["HiddenServiceEnableIntroDoSRatePerSec"]) > 0
+    assert int(values["HiddenServiceEnableIntroDoSBurstPerSec"]) > 0
+    assert 0 < int(values["HiddenServiceMaxStreams"]) <= 100
+    assert values["HiddenServiceMaxStreamsCloseCircuit"] == "1"
+    # The onion forwards to the app's fixed address and its listener.
+    app_address = services["app"]["networks"]["onion"]["ipv4_address"]
+    virtual, target = values["HiddenServicePort"].split()
+    assert virtual == "80"
+    assert target == f"{app_address}:8000"
+    assert "0.0.0.0:8000" in _environment(services["app"])["INTAKE_BIND"]
+
+
+def test_lawyer_onion_example_uses_the_second_listener(services: dict[str, dict[str, Any]]) -> None:
+    example = ROOT / "deploy" / "tor" / "torrc.d" / "lawyers.conf.example"
+    values = dict(_torrc_options(example))
+    app_address = services["app"]["networks"]["onion"]["ipv4_address"]
+    assert values["HiddenServicePort"] == f"80 {app_address}:8001"
+    assert values["HiddenServiceDir"].endswith("/lawyers")
+    assert "0.0.0.0:8001" in _environment(services["app"])["INTAKE_BIND"]
+
+
+def test_tor_mounts_the_torrc(services: dict[str, dict[str, Any]]) -> None:
+    volumes = services["tor"]["volumes"]
+    assert "./deploy/torrc:/etc/tor/torrc:ro" in volumes
+    assert any(v.startswith("tor-keys:/var/lib/tor") for v in volumes)
+
+
+@pytest.mark.skipif(shutil.which("tor") is None, reason="tor is not installed")
+def test_torrc_is_valid_for_tor(tmp_path: Path) -> None:
+    """`tor --verify-config` on the real files, with paths moved into tmp_path."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    included = tmp_path / "torrc.d"
+    included.mkdir()
+    example = (ROOT / "deploy" / "tor" / "torrc.d" / "lawyers.conf.example").read_text(encoding="utf-8")
+    (included / "lawyers.conf").write_text(example.replace("/var/lib/tor", str(data)), encoding="utf-8")
+    torrc = TORRC.read_text(encoding="utf-8").replace("/var/lib/tor", str(data))
+    torrc = torrc.replace("/etc/tor/torrc.d/", f"{included}/")
+    (tmp_path / "torrc").write_text(torrc, encoding="utf-8")
+    result = subprocess.run(
+        ["tor", "--verify-config", "-f", str(tmp_path / "torrc")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,120 @@
+"""config/gunicorn.py: no addresses or user agents in logs, settings fit slow Tor uploads."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+import socket
+from types import ModuleType, SimpleNamespace
+
+import pytest
+from gunicorn.config import Config as GunicornConfig
+
+import config.gunicorn as gunicorn_settings
+
+# Atoms of gunicorn's access log format that identify a person or leak tokens.
+IDENTIFYING_ATOMS = ("%(h)s", "%(a)s", "%(f)s", "%(r)s", "%(q)s", "%(U)s", "%({", "%(u)s")
+
+
+def load(module: ModuleType) -> GunicornConfig:
+    """Apply the module as `gunicorn -c python:config.gunicorn` would (validators included)."""
+    cfg = GunicornConfig()
+    for name in dir(module):
+        if name in cfg.settings:
+            cfg.set(name, getattr(module, name))
+    return cfg
+
+
+@pytest.fixture
+def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    for variable in ("INTAKE_BIND", "INTAKE_WORKERS", "INTAKE_THREADS", "INTAKE_STALL_TIMEOUT"):
+        monkeypatch.delenv(variable, raising=False)
+    yield importlib.reload(gunicorn_settings)
+    importlib.reload(gunicorn_settings)
+
+
+def test_no_access_log_and_no_address_in_its_format(fresh_settings: ModuleType) -> None:
+    cfg = load(fresh_settings)
+    assert cfg.accesslog is None
+    for atom in IDENTIFYING_ATOMS:
+        assert atom not in cfg.access_log_format, f"access log format contains {atom}"
+    assert not re.search(r"%\(\{[^}]*\}[ie]\)s", cfg.access_log_format), "no request/response headers"
+
+
+def test_no_forwarded_headers_are_trusted(fresh_settings: ModuleType) -> None:
+    cfg = load(fresh_settings)
+    assert cfg.forwarded_allow_ips == []
+    assert cfg.secure_scheme_headers == {}
+    assert cfg.proxy_protocol in (False, "off")
+
+
+def test_threads_and_timeouts_for_slow_uploads(fresh_settings: ModuleType) -> None:
+    cfg = load(fresh_settings)
+    assert cfg.worker_class_str == "gthread"
+    assert cfg.threads >= 4
+    assert cfg.timeout >= 60
+    assert cfg.graceful_timeout >= 300
+    assert fresh_settings.stall_timeout >= 60
+    assert cfg.control_socket_disable is True
+
+
+def test_workers_follow_the_cpu_count(monkeypatch: pytest.MonkeyPatch, fresh_settings: ModuleType) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0}, raising=False)
+    assert importlib.reload(gunicorn_settings).workers == 3
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: set(range(64)), raising=False)
+    assert importlib.reload(gunicorn_settings).workers == 8, "capped for memory"
+    monkeypatch.setenv("INTAKE_WORKERS", "5")
+    assert importlib.reload(gunicorn_settings).workers == 5
+
+
+def test_bind_from_environment(monkeypatch: pytest.MonkeyPatch, fresh_settings: ModuleType) -> None:
+    assert load(fresh_settings).bind == ["0.0.0.0:8000"]
+    monkeypatch.setenv("INTAKE_BIND", "0.0.0.0:8000, 0.0.0.0:8001")
+    assert load(importlib.reload(gunicorn_settings)).bind == ["0.0.0.0:8000", "0.0.0.0:8001"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Invalid request from ip=203.0.113.7: Invalid HTTP Version",
+        "Invalid request from ip=2001:db8::5: bad",
+        "Invalid request from ip=::ffff:198.51.100.2: bad",
+        "peer [2001:db8:0:0:0:0:0:1]:443 went away",
+        "Listening at: http://192.0.2.1:8000 (1)",
+    ],
+)
+def test_addresses_are_redacted(message: str) -> None:
+    scrubbed = gunicorn_settings.redact_addresses(message)
+    assert "[address]" in scrubbed
+    assert not re.search(r"\d+\.\d+\.\d+\.\d+|db8|ffff", scrubbed)
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["[2026-11-26 10:52:33 +0000] [12] [INFO] Booting worker with pid: 12", "Starting gunicorn 27.0.1"],
+)
+def test_harmless_messages_are_kept(message: str) -> None:
+    assert gunicorn_settings.redact_addresses(message) == message
+
+
+def test_gunicorn_error_log_is_filtered(caplog: pytest.LogCaptureFixture) -> None:
+    gunicorn_settings._install_filter()
+    logger = logging.getLogger("gunicorn.error")
+    with caplog.at_level(logging.WARNING, logger="gunicorn.error"):
+        logger.warning("Invalid request from ip={ip}: {error}".format(ip="198.51.100.9", error="x"))
+        logger.warning("from %s", "198.51.100.10")
+    assert "198.51.100" not in caplog.text
+    assert caplog.text.count("[address]") == 2
+
+
+def test_stalled_connections_time_out() -> None:
+    left, right = socket.socketpair()
+    try:
+        request = SimpleNamespace(unreader=SimpleNamespace(sock=left))
+        gunicorn_settings.pre_request(SimpleNamespace(), request)
+        assert left.gettimeout() == gunicorn_settings.stall_timeout
+        gunicorn_settings.pre_request(SimpleNamespace(), SimpleNamespace())  # no socket: no error
+    finally:
+        left.close()
+        right.close()
