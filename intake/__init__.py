@@ -39,7 +39,10 @@ def create_app(config: Config) -> Flask:
         WTF_CSRF_TIME_LIMIT=int(CSRF_TOKEN_LIFETIME.total_seconds()),
         WTF_CSRF_SSL_STRICT=False,
         BABEL_DEFAULT_LOCALE="en",
-        BABEL_TRANSLATION_DIRECTORIES="translations;staff_translations",
+        # Public catalogue last: Flask-Babel takes the plural rule from the last
+        # directory, even one without this language (then English's n != 1),
+        # and only the public catalogue is complete for every language.
+        BABEL_TRANSLATION_DIRECTORIES="staff_translations;translations",
         RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri,
         RATELIMIT_STRATEGY="moving-window",
         MAX_FORM_MEMORY_SIZE=200_000,
