@@ -202,3 +202,8 @@ def test_torrc_is_valid_for_tor(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_recovery_shares_never_reach_docker_logs(services: dict[str, dict[str, Any]]) -> None:
+    """`manage init` prints the recovery shares; Docker must not write them to disk."""
+    assert services["manage"]["logging"] == {"driver": "none"}
