@@ -51,7 +51,9 @@ def create_lawyer(
         password_hash=password_hasher(FAST_TEST_KDF).hash(passphrase),
         totp_secret_sealed=seal_totp_secret(secret_key, user_id, totp_secret),
         public_recipient=identity.recipient,
-        wrapped_private_key=wrap_secret(identity.secret, passphrase, f"lawyer:{user_id}".encode(), FAST_TEST_KDF),
+        wrapped_private_key=wrap_secret(
+            identity.secret, passphrase, f"lawyer:{user_id}".encode(), FAST_TEST_KDF
+        ),
         failed_logins=0,
         created_day=today,
         vetted_day=today if status is UserStatus.VETTED else None,

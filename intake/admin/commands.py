@@ -50,7 +50,9 @@ def init_command(threshold: int, shares: int, force_new_setup_token: bool, base_
                     "To get a new admin setup URL, run again with --force-new-setup-token."
                 )
             if accounts.count_admins(session) > 0:
-                raise click.ClickException("An admin account exists; ask that admin for an invitation instead.")
+                raise click.ClickException(
+                    "An admin account exists; ask that admin for an invitation instead."
+                )
         else:
             try:
                 _create_recovery_key(session, threshold, shares)
@@ -70,7 +72,9 @@ def init_command(threshold: int, shares: int, force_new_setup_token: bool, base_
 
 @intake_cli.command("invite")
 @click.argument("email")
-@click.option("--role", type=click.Choice([role.value for role in Role]), default=Role.LAWYER.value, show_default=True)
+@click.option(
+    "--role", type=click.Choice([role.value for role in Role]), default=Role.LAWYER.value, show_default=True
+)
 @_base_url_option
 def invite_command(email: str, role: str, base_url: str) -> None:
     """Print a one-time enrolment URL for EMAIL."""
@@ -79,7 +83,8 @@ def invite_command(email: str, role: str, base_url: str) -> None:
             raise click.ClickException("An account with this email address already exists.")
         token = accounts.create_invite(session, email, Role(role), inviter=None)
         session.commit()
-    click.echo(f"Enrolment URL for {accounts.normalise_email(email)} (works once, for {accounts.INVITE_LIFETIME.days} days):")
+    days = accounts.INVITE_LIFETIME.days
+    click.echo(f"Enrolment URL for {accounts.normalise_email(email)} (works once, for {days} days):")
     click.echo(_external_url(base_url, "lawyer.enrol", token=token))
 
 

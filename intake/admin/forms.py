@@ -11,6 +11,16 @@ from intake.models import Role
 
 
 class InviteForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Regexp(EMAIL_SHAPE, message=_l("Enter an email address.")), Length(max=320)])
-    role = SelectField(_l("Role"), choices=[SelectChoice(Role.LAWYER.value, _l("Lawyer")), SelectChoice(Role.ADMIN.value, _l("Admin"))])
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(),
+            Regexp(EMAIL_SHAPE, message=_l("Enter an email address.")),
+            Length(max=320),
+        ],
+    )
+    role = SelectField(
+        _l("Role"),
+        choices=[SelectChoice(Role.LAWYER.value, _l("Lawyer")), SelectChoice(Role.ADMIN.value, _l("Admin"))],
+    )
     submit = SubmitField(_l("Create invitation link"))

@@ -39,16 +39,26 @@ def setup(token: str) -> str | tuple[str, int]:
         if verdict.acceptable:
             try:
                 admin = accounts.enrol_first_admin(
-                    db, intake_config(), form.email.data, form.passphrase.data, enrolment_totp_secret(token),
+                    db,
+                    intake_config(),
+                    form.email.data,
+                    form.passphrase.data,
+                    enrolment_totp_secret(token),
                     form.totp_code.data,
                 )
             except accounts.EnrolmentError as error:
                 flash(str(error), "error")
             else:
                 forget_enrolment_totp()
-                return render_template("lawyer/enrolled.html", fingerprint=accounts.key_fingerprint(admin), vetted=True)
+                return render_template(
+                    "lawyer/enrolled.html", fingerprint=accounts.key_fingerprint(admin), vetted=True
+                )
     return render_template(
-        "lawyer/enrol.html", form=form, email=None, verdict=verdict, **totp_display(token, form.email.data or "admin")
+        "lawyer/enrol.html",
+        form=form,
+        email=None,
+        verdict=verdict,
+        **totp_display(token, form.email.data or "admin"),
     )
 
 

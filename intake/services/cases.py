@@ -71,7 +71,15 @@ def inbox(session: Session, viewer: User, filters: InboxFilters, page: int) -> I
     page_count = max(1, -(-total // INBOX_PAGE_SIZE))
     page = min(max(page, 1), page_count)
     query = (
-        select(Case.number, Case.created_day, Case.status, User.email, Case.item_count, Case.activity_seq, CaseRead.seen_seq)
+        select(
+            Case.number,
+            Case.created_day,
+            Case.status,
+            User.email,
+            Case.item_count,
+            Case.activity_seq,
+            CaseRead.seen_seq,
+        )
         .outerjoin(User, User.id == Case.assignee_id)
         .outerjoin(CaseRead, and_(CaseRead.case_id == Case.id, CaseRead.user_id == viewer.id))
         .where(*conditions)
@@ -81,14 +89,14 @@ def inbox(session: Session, viewer: User, filters: InboxFilters, page: int) -> I
     )
     rows = [
         InboxRow(
-            number=number,
-            created_day=created_day,
-            status=status,
-            assignee_email=assignee_email,
-            item_count=item_count,
-            unread=seen_seq is None or seen_seq < activity_seq,
+            number=row.number,
+            created_day=row.created_day,
+            status=row.status,
+            assignee_email=row.email,
+            item_count=row.item_count,
+            unread=row.seen_seq is None or row.seen_seq < row.activity_seq,
         )
-        for number, created_day, status, assignee_email, item_count, activity_seq, seen_seq in session.execute(query)
+        for row in session.execute(query)
     ]
     return InboxPage(rows=rows, page=page, page_count=page_count, total=total)
 
@@ -134,7 +142,9 @@ def read_case(session: Session, case: Case, viewer: User, identity: Identity) ->
         .order_by(Item.seq)
         .options(selectinload(Item.recipients), selectinload(Item.attachments))
     ).all()
-    emails: dict[uuid.UUID, str] = {user_id: email for user_id, email in session.execute(select(User.id, User.email))}
+    emails: dict[uuid.UUID, str] = {
+        user_id: email for user_id, email in session.execute(select(User.id, User.email))
+    }
     views = [_item_view(item, viewer, identity, emails) for item in items]
     _mark_read(session, case, viewer)
     audit.record(session, "case.viewed", actor=viewer, case_number=case.number)
@@ -271,6 +281,10 @@ def assign(session: Session, case: Case, actor: User, assignee_id: uuid.UUID | N
             raise ValueError("only vetted lawyers can be assigned")
     case.assignee_id = assignee_id
     audit.record(
-        session, "case.assigned", actor=actor, case_number=case.number, detail=str(assignee_id) if assignee_id else None
+        session,
+        "case.assigned",
+        actor=actor,
+        case_number=case.number,
+        detail=str(assignee_id) if assignee_id else None,
     )
     session.commit()

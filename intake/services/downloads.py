@@ -95,7 +95,9 @@ def safe_filename(name: str) -> str:
     and leading dots, and bounds the length.
     """
     name = PureWindowsPath(PurePosixPath(name).name).name
-    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch) not in ("Cc", "Cf"))
+    name = "".join(
+        ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch) not in ("Cc", "Cf")
+    )
     name = name.strip().lstrip(".").strip()
     return name[:MAX_FILENAME_LENGTH] or FALLBACK_FILENAME
 

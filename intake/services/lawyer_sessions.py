@@ -127,7 +127,8 @@ def purge_expired_sessions(session: Session) -> None:
     now = utc_now()
     session.execute(
         delete(LawyerSession).where(
-            (LawyerSession.last_seen_at < now - IDLE_TIMEOUT) | (LawyerSession.created_at < now - ABSOLUTE_TIMEOUT)
+            (LawyerSession.last_seen_at < now - IDLE_TIMEOUT)
+            | (LawyerSession.created_at < now - ABSOLUTE_TIMEOUT)
         )
     )
 
