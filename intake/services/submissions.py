@@ -168,8 +168,9 @@ def add_follow_up(
 
     def add_rows() -> None:
         case = session.scalars(select(Case).where(Case.source_id == source_id).with_for_update()).one()
-        item.case = case
+        # Query before attaching the item: an autoflush must not meet it half-built.
         item.seq = (session.scalar(select(func.max(Item.seq)).where(Item.case_id == case.id)) or 0) + 1
+        item.case = case
         case.activity_seq += 1
         case.item_count += 1
         case.last_activity_day = today

@@ -7,7 +7,7 @@ CSRF token and every answer are validated by the same WTForms code as usual.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask_babel import lazy_gettext
@@ -15,7 +15,7 @@ from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import Field, MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from intake.submit.fields import (
     CONTACT_CHOICES_WITH_VALUE,
@@ -95,20 +95,17 @@ HelpRequestForm.message = _message_field(lazy_gettext("Describe your situation a
 HelpRequestForm.attachments = _files_field()
 
 
-def _text_or_files(file_count: int) -> Callable[[FlaskForm, Field], None]:
-    def check(_form: FlaskForm, field: Field) -> None:
-        if file_count == 0 and not (field.data or "").strip():
-            raise ValidationError(lazy_gettext("Write a message or choose at least one file."))
-
-    return check
-
-
 class FollowUpForm(FlaskForm):
     message = _message_field(lazy_gettext("Your message to the lawyers"), False)
     attachments = _files_field()
 
     def validate_with_files(self, file_count: int) -> bool:
-        return self.validate(extra_validators={"message": [_text_or_files(file_count)]})
+        valid = self.validate()
+        # After validate(): the message's Optional() would end a validator chain early.
+        if file_count == 0 and not (self.message.data or "").strip():
+            self.message.errors.append(lazy_gettext("Write a message or choose at least one file."))
+            return False
+        return valid
 
 
 class CodenameForm(FlaskForm):

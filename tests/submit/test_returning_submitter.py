@@ -1,0 +1,228 @@
+"""Coming back with the codename: replies and status, never one's own words; follow-ups."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crypto import encrypt_stream_padded
+from intake import create_app
+from intake.db import engine
+from intake.models import Attachment, Case, CaseStatus, Item, ItemKind
+from intake.services.blobstore import BlobStore
+from intake.services.items import AttachmentMeta, ItemPayload, seal_item
+from intake.services.sources import current_login
+from tests.conftest import make_config
+from tests.submit.conftest import ReadersFixture, decrypt_attachment, decrypt_item, stored_state
+from tests.submit.multipart import Text, Upload, codename_on, csrf_token, help_request_parts, post_parts
+
+OWN_MESSAGE = "Мой командир угрожал мне. Это мои собственные слова."
+
+
+def submit(client: FlaskClient) -> str:
+    parts = help_request_parts(csrf_token(client, "/request"), OWN_MESSAGE, [Upload("мой файл.txt", b"mine")])
+    return codename_on(post_parts(client, "/request", parts).get_data(as_text=True))
+
+
+def add_reply(app: Flask, session: Session, readers: ReadersFixture, message: str, files: dict[str, bytes] | None = None) -> Item:
+    """A lawyer's reply as the lawyer pages store it: also encrypted to the source."""
+    case = session.scalars(select(Case)).one()
+    recipients = [readers.lawyer.identity.recipient, readers.recovery.recipient, case.source.reply_recipient]
+    store = BlobStore(app.config["INTAKE"].blob_dir)
+    metas: list[AttachmentMeta] = []
+    rows: list[Attachment] = []
+    for position, (filename, content) in enumerate((files or {}).items()):
+        with store.writer() as blob:
+            encrypt_stream_padded(io.BytesIO(content), blob, recipients)
+            blob.publish()
+        meta = AttachmentMeta(str(uuid.uuid4()), filename, "text/plain", len(content))
+        metas.append(meta)
+        rows.append(Attachment(id=uuid.UUID(meta.attachment_id), position=position, blob_name=blob.name, ciphertext_size=blob.size))
+    item = Item(
+        case=case,
+        seq=case.activity_seq + 1,
+        kind=ItemKind.REPLY,
+        author_id=readers.lawyer.user.id,
+        created_day=case.created_day,
+        ciphertext=seal_item(ItemPayload(message=message, attachments=tuple(metas)), recipients),
+        visible_to_source=True,
+        attachments=rows,
+    )
+    case.activity_seq += 1
+    case.item_count += 1
+    session.add(item)
+    session.commit()
+    return item
+
+
+def log_in(client: FlaskClient, codename: str, lang: str = "ru") -> str:
+    token = csrf_token(client, f"/codename?lang={lang}")
+    response = client.post("/codename", data={"csrf_token": token, "codename": codename})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_codename_shows_replies_and_status_but_not_ones_own_messages(
+    app: Flask, client: FlaskClient, db_session: Session, readers: ReadersFixture
+) -> None:
+    codename = submit(client)
+    add_reply(app, db_session, readers, "Здравствуйте! Пришлите, пожалуйста, копию повестки.\n<b>не разметка</b>")
+    db_session.scalars(select(Case)).one().status = CaseStatus.WAITING_FOR_SUBMITTER
+    db_session.commit()
+
+    # A fresh browser, as on another day
+    returning = app.test_client()
+    returning.environ_base["wsgi.url_scheme"] = "https"
+    page = log_in(returning, codename.upper().replace(" ", "-"))
+
+    assert "Пришлите, пожалуйста, копию повестки." in page
+    assert "&lt;b&gt;не разметка&lt;/b&gt;" in page
+    assert "Юрист ждёт вашего ответа" in page
+    assert OWN_MESSAGE not in page
+    assert "мой файл.txt" not in page
+    assert "Грузия" not in page
+
+
+def test_before_any_reply_the_page_says_so(client: FlaskClient, readers: ReadersFixture) -> None:
+    page = log_in(client, submit(client), lang="uk")
+    assert "Відповідей поки немає" in page
+    assert "Отримано. Юрист незабаром прочитає ваше звернення." in page
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        pytest.param("word", id="too-short"),
+        pytest.param("abacus abdomen abdominal abide abiding ability ablaze", id="unknown-codename"),
+        pytest.param("abacus abdomen abdominal abide abiding ability zzzz", id="not-in-word-list"),
+    ],
+)
+def test_a_wrong_codename_is_refused_with_one_message(client: FlaskClient, readers: ReadersFixture, typed: str) -> None:
+    submit(client)
+    token = csrf_token(client, "/codename?lang=ru")
+    response = client.post("/codename", data={"csrf_token": token, "codename": typed})
+    assert response.status_code == 400
+    assert "Такая кодовая фраза здесь не найдена" in response.get_data(as_text=True)
+    assert client.get("/replies").status_code == 302
+
+
+@pytest.fixture
+def login_limited_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    app = create_app(make_config(tmp_path, database_url, INTAKE_LOGIN_RATE_LIMIT="3 per hour"))
+    yield app
+    engine(app).dispose()
+
+
+def test_codename_guessing_is_throttled(login_limited_app: Flask, readers: ReadersFixture) -> None:
+    client = login_limited_app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    codename = submit(client)
+    token = csrf_token(client, "/codename?lang=ru")
+    for _ in range(3):
+        wrong = client.post("/codename", data={"csrf_token": token, "codename": "abacus " * 7})
+        assert wrong.status_code == 400
+    # Even the right codename waits now: the limit counts attempts, not failures.
+    response = client.post("/codename", data={"csrf_token": token, "codename": codename})
+    assert response.status_code == 429
+    assert "Попробуйте снова примерно через" in response.get_data(as_text=True)
+
+
+def test_the_session_keeps_the_codename_key_only_sealed(app: Flask, client: FlaskClient, readers: ReadersFixture) -> None:
+    codename = submit(client)
+    log_in(client, codename)
+    with client.session_transaction() as session:
+        stored = json.dumps(dict(session))
+        source_id = str(session["source_id"])
+        sealed = str(session["source_identity"])
+    assert "AGE-SECRET-KEY" not in stored
+    assert codename.split()[0] not in stored
+
+    # The same cookie values under another server secret open nothing.
+    cookie = {"source_id": source_id, "source_identity": sealed, "source_expires": 2**40}
+    assert current_login(dict(cookie), app.config["SECRET_KEY"]) is not None
+    assert current_login(dict(cookie), b"another-secret-key-that-is-long-enough-012345") is None
+
+
+def test_the_session_expires_and_logout_forgets_it(client: FlaskClient, readers: ReadersFixture) -> None:
+    log_in(client, submit(client))
+    with client.session_transaction() as session:
+        session["source_expires"] = 1
+    assert client.get("/replies").status_code == 302
+
+    log_in(client, submit(client))
+    token = csrf_token(client, "/replies")
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/replies").status_code == 302
+    with client.session_transaction() as session:
+        assert "source_identity" not in session
+
+
+def test_a_follow_up_with_files_is_added_to_the_case(
+    app: Flask, client: FlaskClient, db_session: Session, readers: ReadersFixture
+) -> None:
+    log_in(client, submit(client))
+    token = csrf_token(client, "/replies")
+    files = [Upload("копия повестки.jpg", b"\xff\xd8 jpeg", content_type="image/jpeg"), Upload("заявление.txt", "текст".encode())]
+    parts = [Text("csrf_token", token), Text("message", "Вот копия повестки.\r\nИ заявление."), *files]
+    response = post_parts(client, "/replies?lang=ru", parts)
+    assert response.status_code == 302
+    assert "Ваше сообщение зашифровано и отправлено юристам." in client.get("/replies").get_data(as_text=True)
+
+    case = db_session.scalars(select(Case)).one()
+    assert (case.item_count, case.activity_seq) == (2, 2)
+    follow_up = case.items[1]
+    assert (follow_up.kind, follow_up.seq, follow_up.visible_to_source) == (ItemKind.FOLLOW_UP, 2, False)
+    payload = decrypt_item(follow_up, readers.lawyer.identity)
+    assert payload.message == "Вот копия повестки.\nИ заявление."
+    assert [meta.filename for meta in payload.attachments] == ["копия повестки.jpg", "заявление.txt"]
+    assert decrypt_attachment(app, follow_up.attachments[1], readers.recovery) == "текст".encode()
+
+
+def test_an_empty_follow_up_is_refused(app: Flask, client: FlaskClient, readers: ReadersFixture) -> None:
+    log_in(client, submit(client))
+    before = stored_state(app)
+    response = post_parts(client, "/replies?lang=ru", [Text("csrf_token", csrf_token(client, "/replies")), Text("message", " "), Upload("", b"")])
+    assert response.status_code == 400
+    assert "Напишите сообщение или выберите хотя бы один файл." in response.get_data(as_text=True)
+    assert stored_state(app) == before
+
+
+def test_a_follow_up_needs_a_login(app: Flask, client: FlaskClient, readers: ReadersFixture) -> None:
+    submit(client)
+    before = stored_state(app)
+    token = csrf_token(client, "/codename")
+    response = post_parts(client, "/replies", [Text("csrf_token", token), Text("message", "hi"), Upload("a.txt", b"a")])
+    assert response.status_code == 302
+    assert stored_state(app) == before
+
+
+def test_reply_files_download_only_for_their_source(
+    app: Flask, client: FlaskClient, db_session: Session, readers: ReadersFixture
+) -> None:
+    codename = submit(client)
+    reply = add_reply(app, db_session, readers, "См. файл", {"ответ юриста.txt": "<script>alert(1)</script>".encode()})
+    page = log_in(client, codename)
+    attachment_id = reply.attachments[0].id
+    url = f"/replies/{reply.id}/files/{attachment_id}"
+    assert url in page
+
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.data == b"<script>alert(1)</script>"
+    assert response.mimetype == "application/octet-stream"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+
+    # Another submitter cannot fetch it, even knowing the address.
+    stranger = app.test_client()
+    stranger.environ_base["wsgi.url_scheme"] = "https"
+    log_in(stranger, submit(stranger))
+    assert stranger.get(url).status_code == 404
