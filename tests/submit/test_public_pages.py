@@ -1,0 +1,55 @@
+"""The landing page and the form: in the visitor's language, light, no script, nothing third-party."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.submit.conftest import ReadersFixture
+
+FORM_PAGE_BUDGET_BYTES = 30 * 1024
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "heading", "safety_advice"),
+    [
+        ("en-GB,en;q=0.8", "Ask for legal help safely", "Do not use a work computer"),
+        ("ru-RU,ru;q=0.9,en;q=0.5", "Безопасное обращение за юридической помощью", "Не пользуйтесь рабочим компьютером"),
+        ("uk,ru;q=0.8", "Безпечне звернення по юридичну допомогу", "Не користуйтеся робочим комп’ютером"),
+    ],
+)
+def test_the_landing_page_speaks_the_browsers_language(
+    client: FlaskClient, accept_language: str, heading: str, safety_advice: str
+) -> None:
+    page = client.get("/", headers={"Accept-Language": accept_language}).get_data(as_text=True)
+    assert heading in page
+    assert safety_advice in page
+    assert "Tor Browser" in page
+
+
+def test_a_language_link_wins_over_the_browser_and_is_remembered(client: FlaskClient) -> None:
+    page = client.get("/?lang=uk", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert '<html lang="uk">' in page
+    assert 'href="?lang=ru"' in page
+    assert '<html lang="uk">' in client.get("/codename", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+
+
+def test_the_form_page_with_its_assets_stays_under_30_kb(client: FlaskClient, readers: ReadersFixture) -> None:
+    page = client.get("/request?lang=ru")
+    html = page.get_data(as_text=True)
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+    assert assets, "the page should use its stylesheet and logo"
+    total = len(page.data) + sum(len(client.get(asset).data) for asset in set(assets))
+    assert total < FORM_PAGE_BUDGET_BYTES
+
+
+@pytest.mark.parametrize("path", ["/", "/request", "/codename"])
+def test_public_pages_need_no_script_and_load_nothing_from_elsewhere(
+    client: FlaskClient, readers: ReadersFixture, path: str
+) -> None:
+    html = client.get(path).get_data(as_text=True)
+    assert "<script" not in html
+    assert " style=" not in html
+    assert not re.search(r'(?:href|src|action)="(?:https?:)?//', html)
