@@ -15,7 +15,7 @@ from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemReci
 from intake.services.keyring import instance_keys, kdf_params
 from intake.services.multipart_stream import READ_CHUNK_BYTES
 from tests.factories import create_lawyer, set_recovery_key
-from tests.submit.conftest import (
+from tests.submit.helpers import (
     NOTHING_STORED,
     ReadersFixture,
     decrypt_attachment,

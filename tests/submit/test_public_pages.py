@@ -7,7 +7,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from tests.submit.conftest import ReadersFixture
+from tests.submit.helpers import ReadersFixture
 
 FORM_PAGE_BUDGET_BYTES = 30 * 1024
 

@@ -22,7 +22,7 @@ from intake.services.blobstore import BlobStore
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
 from intake.services.sources import current_login
 from tests.conftest import make_config
-from tests.submit.conftest import ReadersFixture, decrypt_attachment, decrypt_item, stored_state
+from tests.submit.helpers import ReadersFixture, decrypt_attachment, decrypt_item, stored_state
 from tests.submit.multipart import Text, Upload, codename_on, csrf_token, help_request_parts, post_parts
 
 OWN_MESSAGE = "Мой командир угрожал мне. Это мои собственные слова."

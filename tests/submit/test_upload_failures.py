@@ -16,7 +16,7 @@ from intake import create_app
 from intake.db import engine
 from intake.services.multipart_stream import READ_CHUNK_BYTES
 from tests.conftest import make_config
-from tests.submit.conftest import NOTHING_STORED, ReadersFixture, stored_state
+from tests.submit.helpers import NOTHING_STORED, ReadersFixture, stored_state
 from tests.submit.multipart import (
     Text,
     Upload,

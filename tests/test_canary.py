@@ -1,0 +1,132 @@
+"""A unique marker sent as a message, an answer, a filename and file content
+must be nowhere at rest or in the logs, in any common encoding, and yet be
+readable by the lawyer it was meant for."""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from intake.db import engine
+from intake.models import Base, Case
+from tests.submit.helpers import ReadersFixture, create_readers, decrypt_attachment, decrypt_item
+from tests.submit.multipart import Text, Upload, codename_on, csrf_token, help_request_parts, post_parts
+
+# Plaintext that leaked into a temp file would be about as large as what was sent.
+MAX_TEMP_FILE_BYTES = 64 * 1024 * 1024
+
+
+def encoded_forms(marker: str) -> list[bytes]:
+    """The marker as UTF-8, UTF-16 (both byte orders) and base64 at every alignment."""
+    raw = marker.encode()
+    forms = [raw, marker.encode("utf-16-le"), marker.encode("utf-16-be")]
+    for data in (raw, marker.encode("utf-16-le"), marker.encode("utf-16-be")):
+        for offset in range(3):
+            encoded = base64.b64encode(bytes(offset) + data)
+            # Only the characters that depend on marker bytes alone.
+            first_group = (offset + 2) // 3
+            last_group = (offset + len(data)) // 3
+            stable = encoded[4 * first_group : 4 * last_group]
+            forms += [stable, stable.replace(b"+", b"-").replace(b"/", b"_")]
+    return forms
+
+
+def files_under(root: Path) -> Iterator[Path]:
+    for directory, _subdirectories, names in os.walk(root, onerror=lambda _error: None):
+        for name in names:
+            path = Path(directory, name)
+            if path.is_file() and not path.is_symlink():
+                yield path
+
+
+def new_temp_files(since: float) -> Iterator[Path]:
+    for path in files_under(Path(tempfile.gettempdir())):
+        try:
+            status = path.stat()
+        except OSError:
+            continue
+        if status.st_mtime >= since and status.st_size <= MAX_TEMP_FILE_BYTES:
+            yield path
+
+
+def database_rows(app: Flask) -> bytes:
+    """Every value of every table, whatever the database (PostgreSQL has no file to scan here)."""
+    dump = bytearray()
+    with engine(app).connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in connection.execute(select(table)):
+                for value in row:
+                    dump += value if isinstance(value, bytes) else str(value).encode()
+                    dump += b"\0"
+    return bytes(dump)
+
+
+@pytest.fixture
+def readers(db_session: Session) -> ReadersFixture:
+    return create_readers(db_session)
+
+
+def test_a_canary_is_nowhere_but_in_the_ciphertext(
+    app: Flask,
+    client: FlaskClient,
+    db_session: Session,
+    readers: ReadersFixture,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level("DEBUG")
+    started = time.time() - 1
+    marker = f"канарейка-{uuid.uuid4().hex}"
+    forms = encoded_forms(marker)
+
+    # Given a submission and a follow-up that carry the marker everywhere they can
+    token = csrf_token(client, "/request?lang=ru")
+    files = [Upload(f"{marker}.txt", f"начало {marker} конец".encode(), content_type="text/plain")]
+    receipt = post_parts(client, "/request", help_request_parts(token, f"Сообщение {marker}", files, country=marker))
+    codename = codename_on(receipt.get_data(as_text=True))
+    login_token = csrf_token(client, "/codename")
+    client.post("/codename", data={"csrf_token": login_token, "codename": codename})
+    follow_up = [
+        Text("csrf_token", csrf_token(client, "/replies")),
+        Text("message", f"Ещё {marker}"),
+        Upload("второй.bin", marker.encode("utf-16-le")),
+    ]
+    assert post_parts(client, "/replies", follow_up).status_code == 302
+    if engine(app).dialect.name == "sqlite":
+        with engine(app).begin() as connection:
+            connection.execute(text("PRAGMA wal_checkpoint(FULL)"))
+
+    # Then no stored byte, temp file or log line holds it in any encoding
+    config = app.config["INTAKE"]
+    places = {str(path): path.read_bytes() for root in (Path(app.instance_path), config.blob_dir) for path in files_under(root)}
+    places.update({str(path): path.read_bytes() for path in new_temp_files(started)})
+    places["database rows"] = database_rows(app)
+    captured = capfd.readouterr()
+    places["logs"] = (caplog.text + captured.out + captured.err).encode()
+    assert any(name.endswith(".sqlite3") for name in places) or engine(app).dialect.name != "sqlite"
+    assert config.blob_dir.exists() and any(name.endswith(".age") for name in places)
+    leaks = [(name, form) for name, content in places.items() for form in forms if form in content]
+    assert leaks == []
+
+    # And the lawyer's key reads every copy of it
+    case = db_session.scalars(select(Case)).one()
+    first, second = case.items
+    identity = readers.lawyer.identity
+    submission = decrypt_item(first, identity)
+    assert marker in submission.message
+    assert submission.fields["country"] == marker
+    assert submission.attachments[0].filename == f"{marker}.txt"
+    assert marker.encode() in decrypt_attachment(app, first.attachments[0], identity)
+    assert marker in decrypt_item(second, identity).message
+    assert decrypt_attachment(app, second.attachments[0], identity) == marker.encode("utf-16-le")
