@@ -3,7 +3,7 @@
     python smoke_checks.py reset-schema URL SCHEMA
     python smoke_checks.py drop-schema URL SCHEMA
     python smoke_checks.py where-installed PREFIX
-    python smoke_checks.py seed STATE_FILE           (environment: the app's)
+    python smoke_checks.py seed STATE_FILE INIT_OUT  (environment: the app's)
     python smoke_checks.py http BASE_URL             (environment: the app's)
     python smoke_checks.py verify STATE_FILE         (environment: the app's)
     python smoke_checks.py log-is-clean LOG_FILE
@@ -78,14 +78,15 @@ def where_installed(prefix: str) -> None:
     ok("config, crypto, intake, migrations import from the installed wheel")
 
 
-# --- seeding: one vetted lawyer and the recovery key ----------------------------
+# --- seeding: the recovery key from `intake init`, one vetted lawyer -----------
 
 
-def seed(state_file: str) -> None:
+def seed(state_file: str, init_output: str) -> None:
+    """Recover the recovery key from `intake init`'s printed shares; add one vetted lawyer."""
     import datetime as dt
 
     from config import Config
-    from crypto import generate_identity
+    from crypto import combine_recovery_shares, generate_identity, identity_from_secret
     from intake.db import make_engine
     from intake.models import Role, User, UserStatus
     from intake.services.keyring import instance_keys
@@ -94,11 +95,18 @@ def seed(state_file: str) -> None:
     config = Config.from_env()
     if not config.is_production:
         fail("the smoke test must run with INTAKE_ENV=production")
+    printed = Path(init_output).read_text(encoding="utf-8")
+    shares = re.findall(r"^Share \d+ of \d+:\n(.+)$", printed, re.MULTILINE)
+    if len(shares) != 3 or "/admin/setup/" not in printed:
+        fail("`intake init` did not print 3 shares and an admin setup URL")
+    # Any two of the three (threshold 2): the trustees' ceremony in reverse.
+    recovery = identity_from_secret(combine_recovery_shares([shares[2], shares[0]]))
     lawyer = generate_identity()
-    recovery = generate_identity()
     today = dt.date.today()
     engine = make_engine(config.database_url)
     with Session(engine) as session, session.begin():
+        if instance_keys(session).recovery_recipient != recovery.recipient:
+            fail("the shares printed by `intake init` do not rebuild the stored recovery key")
         # Only what a submission needs: a vetted lawyer's public key. The
         # login fields hold placeholders; nobody logs in during the smoke test.
         session.add(
@@ -116,12 +124,11 @@ def seed(state_file: str) -> None:
                 vetted_day=today,
             )
         )
-        instance_keys(session).recovery_recipient = recovery.recipient
     engine.dispose()
     Path(state_file).write_text(
         json.dumps({"lawyer": lawyer.secret, "recovery": recovery.secret}), encoding="utf-8"
     )
-    ok("seeded one vetted lawyer and the recovery recipient")
+    ok("2 of the 3 shares printed by `intake init` rebuild the recovery key; seeded one vetted lawyer")
 
 
 # --- HTTP -------------------------------------------------------------------------
@@ -452,7 +459,7 @@ def main(argv: list[str]) -> None:
     elif command == "where-installed":
         where_installed(args[0])
     elif command == "seed":
-        seed(args[0])
+        seed(args[0], args[1])
     elif command == "http":
         http_checks(args[0])
     elif command == "verify":
