@@ -11,7 +11,12 @@ from intake.admin.forms import InviteForm
 from intake.db import get_session
 from intake.extensions import limiter
 from intake.lawyer.access import intake_config, requires_admin
-from intake.lawyer.enrolment import enrolment_totp_secret, forget_enrolment_totp, totp_display
+from intake.lawyer.enrolment import (
+    ENROLMENT_PROBLEMS,
+    enrolment_totp_secret,
+    forget_enrolment_totp,
+    totp_display,
+)
 from intake.lawyer.forms import AdminSetupForm, ConfirmForm
 from intake.lawyer.views import login_rate_limit
 from intake.models import Role, User, UserStatus
@@ -47,7 +52,7 @@ def setup(token: str) -> str | tuple[str, int]:
                     form.totp_code.data,
                 )
             except accounts.EnrolmentError as error:
-                flash(str(error), "error")
+                flash(ENROLMENT_PROBLEMS[error.problem], "error")
             else:
                 forget_enrolment_totp()
                 return render_template(

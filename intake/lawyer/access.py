@@ -2,7 +2,7 @@
 
 `load_staff` runs before security's deny-by-default gate and sets
 `g.current_user` only for a live, unlocked session. The decorators then hand
-views exactly what they need (`user`, `identity`, `case`) as arguments.
+views exactly what they need (`user`, `identity`, `session_id`, `case`) as arguments.
 """
 
 from __future__ import annotations
@@ -51,11 +51,6 @@ def start_staff_session(ticket: SessionTicket) -> None:
         session["lang"] = language
     session[SESSION_ID_KEY] = ticket.session_id
     session[SESSION_KEY_KEY] = ticket.encode_key()
-
-
-def current_session_id() -> str | None:
-    unlocked: UnlockedSession | None = g.get("unlocked")
-    return unlocked.session_id if unlocked else None
 
 
 def requires_vetted(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -116,5 +111,5 @@ def _unlocked() -> UnlockedSession:
 
 def _inject(view: Callable[..., Any], unlocked: UnlockedSession) -> dict[str, Any]:
     wanted = inspect.signature(view).parameters
-    available = {"user": unlocked.user, "identity": unlocked.identity}
+    available = {"user": unlocked.user, "identity": unlocked.identity, "session_id": unlocked.session_id}
     return {name: value for name, value in available.items() if name in wanted}

@@ -13,9 +13,12 @@ import base64
 import binascii
 
 from flask import session
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from intake.lawyer.access import intake_config
 from intake.services.accounts import (
+    EnrolmentProblem,
     hash_token,
     new_totp_secret,
     open_enrolment_totp,
@@ -24,6 +27,13 @@ from intake.services.accounts import (
 )
 
 ENROLMENT_TOTP_KEY = "enrolment_totp"
+ENROLMENT_PROBLEMS: dict[EnrolmentProblem, LazyString] = {
+    EnrolmentProblem.EMAIL_TAKEN: _l("An account with this email address already exists."),
+    EnrolmentProblem.WEAK_PASSPHRASE: _l("Choose a stronger passphrase."),
+    EnrolmentProblem.WRONG_CODE: _l(
+        "That code did not match. Check the time on your phone and try the newest code."
+    ),
+}
 
 
 def enrolment_totp_secret(token: str) -> str:

@@ -13,7 +13,6 @@ from intake import security
 from intake.db import get_session
 from intake.extensions import limiter
 from intake.lawyer.access import (
-    current_session_id,
     intake_config,
     load_staff,
     loads_case,
@@ -21,7 +20,12 @@ from intake.lawyer.access import (
     requires_vetted,
     start_staff_session,
 )
-from intake.lawyer.enrolment import enrolment_totp_secret, forget_enrolment_totp, totp_display
+from intake.lawyer.enrolment import (
+    ENROLMENT_PROBLEMS,
+    enrolment_totp_secret,
+    forget_enrolment_totp,
+    totp_display,
+)
 from intake.lawyer.forms import (
     STATUS_LABELS,
     AssignForm,
@@ -78,10 +82,10 @@ def login() -> str | BaseResponse:
 
 @bp.post("/logout")
 @requires_session
-def logout(user: User) -> BaseResponse:
+def logout(user: User, session_id: str) -> BaseResponse:
     if ConfirmForm().validate_on_submit():
         db = get_session()
-        lawyer_sessions.end_session(db, current_session_id() or "")
+        lawyer_sessions.end_session(db, session_id)
         audit.record(db, "logout", actor=user)
         db.commit()
         session.clear()
@@ -110,7 +114,7 @@ def enrol(token: str) -> str | tuple[str, int]:
                     form.totp_code.data,
                 )
             except accounts.EnrolmentError as error:
-                flash(str(error), "error")
+                flash(ENROLMENT_PROBLEMS[error.problem], "error")
             else:
                 forget_enrolment_totp()
                 return render_template(

@@ -10,6 +10,7 @@ key derived from SECRET_KEY, so a database dump alone does not yield them.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import hashlib
 import hmac
@@ -64,8 +65,18 @@ FIRST_LOCKOUT = dt.timedelta(seconds=30)
 MAX_LOCKOUT = dt.timedelta(hours=1)
 
 
+class EnrolmentProblem(enum.Enum):
+    EMAIL_TAKEN = "email_taken"
+    WEAK_PASSPHRASE = "weak_passphrase"
+    WRONG_CODE = "wrong_code"
+
+
 class EnrolmentError(ValueError):
-    """Enrolment cannot finish; the message is safe to show to the person enrolling."""
+    """Enrolment cannot finish; the view words `problem` in the enrollee's language."""
+
+    def __init__(self, problem: EnrolmentProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -290,12 +301,12 @@ def _enrol(
 ) -> User:
     email = normalise_email(email)
     if email_is_taken(session, email):
-        raise EnrolmentError("An account with this email address already exists.")
+        raise EnrolmentError(EnrolmentProblem.EMAIL_TAKEN)
     if not judge_passphrase(passphrase, [email]).acceptable:
-        raise EnrolmentError("Choose a stronger passphrase.")
+        raise EnrolmentError(EnrolmentProblem.WEAK_PASSPHRASE)
     step = matching_totp_step(totp_secret, totp_code, utc_now())
     if step is None:
-        raise EnrolmentError("That code did not match. Check the time on your phone and try the newest code.")
+        raise EnrolmentError(EnrolmentProblem.WRONG_CODE)
     identity = generate_identity()
     # The id is chosen up front: it is bound into the wrapped key and the sealed seed.
     user_id = uuid.uuid4()
