@@ -42,7 +42,7 @@ RUN python -m venv /opt/intake \
  && /opt/intake/bin/pip install -c constraints.txt /src/dist/intake-*.whl \
  && /opt/intake/bin/pip check \
  && /opt/intake/bin/python -c "import config.gunicorn, crypto, intake, migrations" \
- && find /opt/intake -name '*.mo' | sort
+ && test "$(find /src/intake -name '*.po' | wc -l)" -eq "$(find /opt/intake -name '*.mo' | wc -l)"
 
 ########## runtime
 FROM ${PYTHON_IMAGE}
