@@ -6,6 +6,7 @@ import importlib
 import logging
 import re
 import socket
+from collections.abc import Iterator
 from types import ModuleType, SimpleNamespace
 
 import pytest
@@ -27,10 +28,11 @@ def load(module: ModuleType) -> GunicornConfig:
 
 
 @pytest.fixture
-def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     for variable in ("INTAKE_BIND", "INTAKE_WORKERS", "INTAKE_THREADS", "INTAKE_STALL_TIMEOUT"):
         monkeypatch.delenv(variable, raising=False)
     yield importlib.reload(gunicorn_settings)
+    monkeypatch.undo()
     importlib.reload(gunicorn_settings)
 
 
