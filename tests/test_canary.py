@@ -93,7 +93,9 @@ def test_a_canary_is_nowhere_but_in_the_ciphertext(
     # Given a submission and a follow-up that carry the marker everywhere they can
     token = csrf_token(client, "/request?lang=ru")
     files = [Upload(f"{marker}.txt", f"начало {marker} конец".encode(), content_type="text/plain")]
-    receipt = post_parts(client, "/request", help_request_parts(token, f"Сообщение {marker}", files, country=marker))
+    receipt = post_parts(
+        client, "/request", help_request_parts(token, f"Сообщение {marker}", files, country=marker)
+    )
     codename = codename_on(receipt.get_data(as_text=True))
     login_token = csrf_token(client, "/codename")
     client.post("/codename", data={"csrf_token": login_token, "codename": codename})
@@ -109,7 +111,11 @@ def test_a_canary_is_nowhere_but_in_the_ciphertext(
 
     # Then no stored byte, temp file or log line holds it in any encoding
     config = app.config["INTAKE"]
-    places = {str(path): path.read_bytes() for root in (Path(app.instance_path), config.blob_dir) for path in files_under(root)}
+    places = {
+        str(path): path.read_bytes()
+        for root in (Path(app.instance_path), config.blob_dir)
+        for path in files_under(root)
+    }
     places.update({str(path): path.read_bytes() for path in new_temp_files(started)})
     places["database rows"] = database_rows(app)
     captured = capfd.readouterr()

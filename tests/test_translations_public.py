@@ -23,7 +23,18 @@ TRANSLATED_LANGUAGES = ("ru", "uk")
 def extracted(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     pot = tmp_path_factory.mktemp("catalogue") / "public.pot"
     CommandLineInterface().run(
-        ["pybabel", "-q", "extract", "-F", str(ROOT / "babel-public.cfg"), "-k", "lazy_gettext", "-o", str(pot), str(ROOT)]
+        [
+            "pybabel",
+            "-q",
+            "extract",
+            "-F",
+            str(ROOT / "babel-public.cfg"),
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            str(ROOT),
+        ]
     )
     with pot.open("rb") as handle:
         return read_po(handle)
@@ -47,7 +58,11 @@ def test_every_public_string_is_translated(extracted: Catalog, language: str) ->
         if not message.id:
             continue
         translated = catalogue.get(message.id)
-        strings = () if translated is None else (translated.string if isinstance(translated.string, tuple) else (translated.string,))
+        strings = (
+            ()
+            if translated is None
+            else (translated.string if isinstance(translated.string, tuple) else (translated.string,))
+        )
         if translated is None or translated.fuzzy or not strings or not all(strings):
             untranslated.append(message.id)
     assert untranslated == [], f"untranslated in {language}: run `make public-catalogue` and translate"

@@ -134,7 +134,9 @@ def create_submission(
     keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
     today = utc_today()
     item = _new_item(ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today)
-    source = Source(codename_lookup_id=keys.lookup_id, reply_recipient=keys.identity.recipient, created_day=today)
+    source = Source(
+        codename_lookup_id=keys.lookup_id, reply_recipient=keys.identity.recipient, created_day=today
+    )
     case = Case(
         source=source,
         status=CaseStatus.NEW,
@@ -208,7 +210,9 @@ def _new_item(
     return item
 
 
-def _publish_and_commit(session: Session, files: Sequence[EncryptedFile], add_rows: Callable[[], None]) -> None:
+def _publish_and_commit(
+    session: Session, files: Sequence[EncryptedFile], add_rows: Callable[[], None]
+) -> None:
     try:
         for file in files:
             file.blob.publish()

@@ -77,17 +77,23 @@ class HelpRequestForm(FlaskForm):
         return [self[question.name] for question in HELP_REQUEST_QUESTIONS]
 
     def answers(self) -> dict[str, str]:
-        return {question.name: (self[question.name].data or "").strip() for question in HELP_REQUEST_QUESTIONS}
+        return {
+            question.name: (self[question.name].data or "").strip() for question in HELP_REQUEST_QUESTIONS
+        }
 
     def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         valid = super().validate(extra_validators)
         # Checked here rather than by a validator on the field: its Optional()
         # ends validation early when it is empty, which is the case to catch.
         contact_value = self["contact_value"]
-        if self["contact_preference"].data in CONTACT_CHOICES_WITH_VALUE and not (contact_value.data or "").strip():
+        if (
+            self["contact_preference"].data in CONTACT_CHOICES_WITH_VALUE
+            and not (contact_value.data or "").strip()
+        ):
             contact_value.errors.append(lazy_gettext("Please write the number or address we should use."))
             return False
         return valid
+
 
 for _question in HELP_REQUEST_QUESTIONS:
     setattr(HelpRequestForm, _question.name, _question_field(_question))

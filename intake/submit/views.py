@@ -57,8 +57,8 @@ from intake.services.submissions import (
     receive_upload,
     upload_limits,
 )
-from intake.submit.forms import CodenameForm, FollowUpForm, HelpRequestForm, LogoutForm
 from intake.submit.formatting import describe_size, format_day, format_number
+from intake.submit.forms import CodenameForm, FollowUpForm, HelpRequestForm, LogoutForm
 
 bp = Blueprint("submit", __name__)
 bp.add_app_template_filter(format_day, "format_day")
@@ -80,11 +80,17 @@ _per_client_upload_limit = limiter.shared_limit(
     _configured_limit("submit_rate_limit"), scope="uploads", methods=["POST"]
 )
 _global_upload_limit = limiter.shared_limit(
-    _configured_limit("global_submit_rate_limit"), scope="uploads-global", key_func=global_key, methods=["POST"]
+    _configured_limit("global_submit_rate_limit"),
+    scope="uploads-global",
+    key_func=global_key,
+    methods=["POST"],
 )
 _per_client_login_limit = limiter.limit(_configured_limit("login_rate_limit"), methods=["POST"])
 _global_login_limit = limiter.limit(
-    _configured_limit("global_submit_rate_limit"), scope="codename-global", key_func=global_key, methods=["POST"]
+    _configured_limit("global_submit_rate_limit"),
+    scope="codename-global",
+    key_func=global_key,
+    methods=["POST"],
 )
 
 
@@ -189,7 +195,9 @@ def codename() -> Response | str | tuple[str, int]:
         return render_template("submit/codename.html", form=form), 400 if form.errors else 200
     login = find_source(get_session(), _config(), form.codename.data)
     if login is None:
-        form.codename.errors.append(gettext("This codename is not known here. Check each word and try again."))
+        form.codename.errors.append(
+            gettext("This codename is not known here. Check each word and try again.")
+        )
         return render_template("submit/codename.html", form=form), 400
     remember_login(session, _config().secret_key, login)
     return redirect(url_for(".replies"))
@@ -241,7 +249,10 @@ def reply_file(login: SourceLogin, item_id: uuid.UUID, attachment_id: uuid.UUID)
     meta, plaintext = found
     # Always a download, never rendered here: a lawyer's file is not trusted markup.
     return send_file(
-        io.BytesIO(plaintext), mimetype="application/octet-stream", as_attachment=True, download_name=meta.filename
+        io.BytesIO(plaintext),
+        mimetype="application/octet-stream",
+        as_attachment=True,
+        download_name=meta.filename,
     )
 
 

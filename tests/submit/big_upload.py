@@ -73,7 +73,9 @@ def main(work_dir: Path, sizes: list[int]) -> dict[str, object]:
         for index, (size, digest) in enumerate(zip(sizes, digests, strict=True))
     ]
     started = time.monotonic()
-    response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request"), files=uploads))
+    response = post_parts(
+        client, "/request", help_request_parts(csrf_token(client, "/request"), files=uploads)
+    )
     seconds = time.monotonic() - started
     assert response.status_code == 200, response.status_code
     codename_on(response.get_data(as_text=True))

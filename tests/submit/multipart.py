@@ -106,7 +106,9 @@ def post_parts(client: FlaskClient, path: str, parts: list[Part], **headers: str
     return post_stream(client, path, BodyStream(parts), body_length(parts), **headers)
 
 
-def post_stream(client: FlaskClient, path: str, body: object, content_length: int, **headers: str) -> TestResponse:
+def post_stream(
+    client: FlaskClient, path: str, body: object, content_length: int, **headers: str
+) -> TestResponse:
     # Set in the environ directly: given an input stream, the test client would
     # seek to its end to measure it, which a generated body cannot do.
     environ = {"wsgi.input": body, "CONTENT_LENGTH": str(content_length), "CONTENT_TYPE": CONTENT_TYPE}

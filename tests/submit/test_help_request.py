@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import DecryptionError, derive_codename_keys, padded_length
-from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemRecipient, Source, UserStatus
+from intake.models import Case, CaseStatus, ItemKind, ItemRecipient, Source, UserStatus
 from intake.services.keyring import instance_keys, kdf_params
 from intake.services.multipart_stream import READ_CHUNK_BYTES
 from tests.factories import create_lawyer, set_recovery_key
@@ -76,14 +76,18 @@ def test_russian_request_with_a_cyrillic_file_reaches_the_lawyer_and_the_recover
     assert [row.user_id for row in db_session.scalars(select(ItemRecipient))] == [readers.lawyer.user.id]
 
     # And the source is known only by what the codename derives; it cannot read its own message
-    keys = derive_codename_keys(codename, instance_keys(db_session).codename_salt, kdf_params(app.config["INTAKE"]))
+    keys = derive_codename_keys(
+        codename, instance_keys(db_session).codename_salt, kdf_params(app.config["INTAKE"])
+    )
     source = db_session.scalars(select(Source)).one()
     assert (source.codename_lookup_id, source.reply_recipient) == (keys.lookup_id, keys.identity.recipient)
     with pytest.raises(DecryptionError):
         decrypt_item(item, keys.identity)
 
 
-def test_ukrainian_text_and_filenames(client: FlaskClient, db_session: Session, readers: ReadersFixture) -> None:
+def test_ukrainian_text_and_filenames(
+    client: FlaskClient, db_session: Session, readers: ReadersFixture
+) -> None:
     token = csrf_token(client, "/request?lang=uk")
     message = "Мого брата затримали біля кордону. Що робити? Ґанок, їжа, є'."
     files = [Upload("Довідка про затримання (копія).jpg", b"\xff\xd8\xff", content_type="image/jpeg")]
@@ -103,7 +107,9 @@ def test_ukrainian_text_and_filenames(client: FlaskClient, db_session: Session, 
     [
         pytest.param([0], id="empty-file"),
         pytest.param([READ_CHUNK_BYTES], id="exactly-one-chunk"),
-        pytest.param([READ_CHUNK_BYTES - 1, READ_CHUNK_BYTES + 1, 3 * READ_CHUNK_BYTES, 1], id="several-files"),
+        pytest.param(
+            [READ_CHUNK_BYTES - 1, READ_CHUNK_BYTES + 1, 3 * READ_CHUNK_BYTES, 1], id="several-files"
+        ),
     ],
 )
 def test_files_of_edge_sizes_arrive_intact(
@@ -112,7 +118,9 @@ def test_files_of_edge_sizes_arrive_intact(
     contents = [bytes((index + offset) % 251 for offset in range(size)) for index, size in enumerate(sizes)]
     # The boundary's line break right after a chunk-sized file must not end up in the file.
     uploads = [Upload(f"файл-{index}.bin", content) for index, content in enumerate(contents)]
-    response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request"), files=uploads))
+    response = post_parts(
+        client, "/request", help_request_parts(csrf_token(client, "/request"), files=uploads)
+    )
     assert response.status_code == 200
     item = _only_case(db_session).items[0]
     payload = decrypt_item(item, readers.lawyer.identity)
@@ -122,10 +130,15 @@ def test_files_of_edge_sizes_arrive_intact(
     # What the database and the disk see is the padded size, never the exact one.
     for row, size in zip(item.attachments, sizes, strict=True):
         assert row.ciphertext_size > padded_length(size)
-        assert row.ciphertext_size == (app.config["INTAKE"].blob_dir / row.blob_name[:2] / f"{row.blob_name}.age").stat().st_size
+        assert (
+            row.ciphertext_size
+            == (app.config["INTAKE"].blob_dir / row.blob_name[:2] / f"{row.blob_name}.age").stat().st_size
+        )
 
 
-def test_filenames_lose_client_directories(client: FlaskClient, db_session: Session, readers: ReadersFixture) -> None:
+def test_filenames_lose_client_directories(
+    client: FlaskClient, db_session: Session, readers: ReadersFixture
+) -> None:
     # A backslash travels escaped inside the quoted filename, as old Windows browsers sent paths.
     uploads = [Upload("../../etc/паспорт.png", b"png"), Upload("C:\\\\Users\\\\Иван\\\\скан.png", b"png")]
     post_parts(client, "/request", help_request_parts(csrf_token(client, "/request"), files=uploads))
@@ -135,11 +148,16 @@ def test_filenames_lose_client_directories(client: FlaskClient, db_session: Sess
 
 def test_case_numbers_count_up(client: FlaskClient, db_session: Session, readers: ReadersFixture) -> None:
     for _ in range(2):
-        assert post_parts(client, "/request", help_request_parts(csrf_token(client, "/request"))).status_code == 200
+        assert (
+            post_parts(client, "/request", help_request_parts(csrf_token(client, "/request"))).status_code
+            == 200
+        )
     assert sorted(db_session.scalars(select(Case.number))) == [1, 2]
 
 
-def test_a_message_of_the_full_length_is_accepted(client: FlaskClient, db_session: Session, readers: ReadersFixture) -> None:
+def test_a_message_of_the_full_length_is_accepted(
+    client: FlaskClient, db_session: Session, readers: ReadersFixture
+) -> None:
     message = "щ" * 100_000
     response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request"), message))
     assert response.status_code == 200

@@ -16,7 +16,11 @@ FORM_PAGE_BUDGET_BYTES = 30 * 1024
     ("accept_language", "heading", "safety_advice"),
     [
         ("en-GB,en;q=0.8", "Ask for legal help safely", "Do not use a work computer"),
-        ("ru-RU,ru;q=0.9,en;q=0.5", "Безопасное обращение за юридической помощью", "Не пользуйтесь рабочим компьютером"),
+        (
+            "ru-RU,ru;q=0.9,en;q=0.5",
+            "Безопасное обращение за юридической помощью",
+            "Не пользуйтесь рабочим компьютером",
+        ),
         ("uk,ru;q=0.8", "Безпечне звернення по юридичну допомогу", "Не користуйтеся робочим комп’ютером"),
     ],
 )
@@ -33,10 +37,14 @@ def test_a_language_link_wins_over_the_browser_and_is_remembered(client: FlaskCl
     page = client.get("/?lang=uk", headers={"Accept-Language": "ru"}).get_data(as_text=True)
     assert '<html lang="uk">' in page
     assert 'href="?lang=ru"' in page
-    assert '<html lang="uk">' in client.get("/codename", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert '<html lang="uk">' in client.get("/codename", headers={"Accept-Language": "ru"}).get_data(
+        as_text=True
+    )
 
 
-def test_the_form_page_with_its_assets_stays_under_30_kb(client: FlaskClient, readers: ReadersFixture) -> None:
+def test_the_form_page_with_its_assets_stays_under_30_kb(
+    client: FlaskClient, readers: ReadersFixture
+) -> None:
     page = client.get("/request?lang=ru")
     html = page.get_data(as_text=True)
     assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,15 +12,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crypto import encrypt_stream_padded
 from intake import create_app
 from intake.db import engine
-from intake.models import Attachment, Case, CaseStatus, Item, ItemKind
-from intake.services.blobstore import BlobStore
-from intake.services.items import AttachmentMeta, ItemPayload, seal_item
+from intake.models import Case, CaseStatus, ItemKind
 from intake.services.sources import current_login
 from tests.conftest import make_config
-from tests.submit.helpers import ReadersFixture, decrypt_attachment, decrypt_item, stored_state
+from tests.submit.helpers import ReadersFixture, add_reply, decrypt_attachment, decrypt_item, stored_state
 from tests.submit.multipart import Text, Upload, codename_on, csrf_token, help_request_parts, post_parts
 
 OWN_MESSAGE = "Мой командир угрожал мне. Это мои собственные слова."
@@ -31,37 +26,6 @@ OWN_MESSAGE = "Мой командир угрожал мне. Это мои со
 def submit(client: FlaskClient) -> str:
     parts = help_request_parts(csrf_token(client, "/request"), OWN_MESSAGE, [Upload("мой файл.txt", b"mine")])
     return codename_on(post_parts(client, "/request", parts).get_data(as_text=True))
-
-
-def add_reply(app: Flask, session: Session, readers: ReadersFixture, message: str, files: dict[str, bytes] | None = None) -> Item:
-    """A lawyer's reply as the lawyer pages store it: also encrypted to the source."""
-    case = session.scalars(select(Case)).one()
-    recipients = [readers.lawyer.identity.recipient, readers.recovery.recipient, case.source.reply_recipient]
-    store = BlobStore(app.config["INTAKE"].blob_dir)
-    metas: list[AttachmentMeta] = []
-    rows: list[Attachment] = []
-    for position, (filename, content) in enumerate((files or {}).items()):
-        with store.writer() as blob:
-            encrypt_stream_padded(io.BytesIO(content), blob, recipients)
-            blob.publish()
-        meta = AttachmentMeta(str(uuid.uuid4()), filename, "text/plain", len(content))
-        metas.append(meta)
-        rows.append(Attachment(id=uuid.UUID(meta.attachment_id), position=position, blob_name=blob.name, ciphertext_size=blob.size))
-    item = Item(
-        case=case,
-        seq=case.activity_seq + 1,
-        kind=ItemKind.REPLY,
-        author_id=readers.lawyer.user.id,
-        created_day=case.created_day,
-        ciphertext=seal_item(ItemPayload(message=message, attachments=tuple(metas)), recipients),
-        visible_to_source=True,
-        attachments=rows,
-    )
-    case.activity_seq += 1
-    case.item_count += 1
-    session.add(item)
-    session.commit()
-    return item
 
 
 def log_in(client: FlaskClient, codename: str, lang: str = "ru") -> str:
@@ -75,7 +39,9 @@ def test_the_codename_shows_replies_and_status_but_not_ones_own_messages(
     app: Flask, client: FlaskClient, db_session: Session, readers: ReadersFixture
 ) -> None:
     codename = submit(client)
-    add_reply(app, db_session, readers, "Здравствуйте! Пришлите, пожалуйста, копию повестки.\n<b>не разметка</b>")
+    add_reply(
+        app, db_session, readers, "Здравствуйте! Пришлите, пожалуйста, копию повестки.\n<b>не разметка</b>"
+    )
     db_session.scalars(select(Case)).one().status = CaseStatus.WAITING_FOR_SUBMITTER
     db_session.commit()
 
@@ -106,7 +72,9 @@ def test_before_any_reply_the_page_says_so(client: FlaskClient, readers: Readers
         pytest.param("abacus abdomen abdominal abide abiding ability zzzz", id="not-in-word-list"),
     ],
 )
-def test_a_wrong_codename_is_refused_with_one_message(client: FlaskClient, readers: ReadersFixture, typed: str) -> None:
+def test_a_wrong_codename_is_refused_with_one_message(
+    client: FlaskClient, readers: ReadersFixture, typed: str
+) -> None:
     submit(client)
     token = csrf_token(client, "/codename?lang=ru")
     response = client.post("/codename", data={"csrf_token": token, "codename": typed})
@@ -136,7 +104,9 @@ def test_codename_guessing_is_throttled(login_limited_app: Flask, readers: Reade
     assert "Попробуйте снова примерно через" in response.get_data(as_text=True)
 
 
-def test_the_session_keeps_the_codename_key_only_sealed(app: Flask, client: FlaskClient, readers: ReadersFixture) -> None:
+def test_the_session_keeps_the_codename_key_only_sealed(
+    app: Flask, client: FlaskClient, readers: ReadersFixture
+) -> None:
     codename = submit(client)
     log_in(client, codename)
     with client.session_transaction() as session:
@@ -171,7 +141,10 @@ def test_a_follow_up_with_files_is_added_to_the_case(
 ) -> None:
     log_in(client, submit(client))
     token = csrf_token(client, "/replies")
-    files = [Upload("копия повестки.jpg", b"\xff\xd8 jpeg", content_type="image/jpeg"), Upload("заявление.txt", "текст".encode())]
+    files = [
+        Upload("копия повестки.jpg", b"\xff\xd8 jpeg", content_type="image/jpeg"),
+        Upload("заявление.txt", "текст".encode()),
+    ]
     parts = [Text("csrf_token", token), Text("message", "Вот копия повестки.\r\nИ заявление."), *files]
     response = post_parts(client, "/replies?lang=ru", parts)
     assert response.status_code == 302
@@ -190,7 +163,11 @@ def test_a_follow_up_with_files_is_added_to_the_case(
 def test_an_empty_follow_up_is_refused(app: Flask, client: FlaskClient, readers: ReadersFixture) -> None:
     log_in(client, submit(client))
     before = stored_state(app)
-    response = post_parts(client, "/replies?lang=ru", [Text("csrf_token", csrf_token(client, "/replies")), Text("message", " "), Upload("", b"")])
+    response = post_parts(
+        client,
+        "/replies?lang=ru",
+        [Text("csrf_token", csrf_token(client, "/replies")), Text("message", " "), Upload("", b"")],
+    )
     assert response.status_code == 400
     assert "Напишите сообщение или выберите хотя бы один файл." in response.get_data(as_text=True)
     assert stored_state(app) == before
@@ -200,7 +177,9 @@ def test_a_follow_up_needs_a_login(app: Flask, client: FlaskClient, readers: Rea
     submit(client)
     before = stored_state(app)
     token = csrf_token(client, "/codename")
-    response = post_parts(client, "/replies", [Text("csrf_token", token), Text("message", "hi"), Upload("a.txt", b"a")])
+    response = post_parts(
+        client, "/replies", [Text("csrf_token", token), Text("message", "hi"), Upload("a.txt", b"a")]
+    )
     assert response.status_code == 302
     assert stored_state(app) == before
 
@@ -209,7 +188,9 @@ def test_reply_files_download_only_for_their_source(
     app: Flask, client: FlaskClient, db_session: Session, readers: ReadersFixture
 ) -> None:
     codename = submit(client)
-    reply = add_reply(app, db_session, readers, "См. файл", {"ответ юриста.txt": "<script>alert(1)</script>".encode()})
+    reply = add_reply(
+        app, db_session, readers, "См. файл", {"ответ юриста.txt": b"<script>alert(1)</script>"}
+    )
     page = log_in(client, codename)
     attachment_id = reply.attachments[0].id
     url = f"/replies/{reply.id}/files/{attachment_id}"

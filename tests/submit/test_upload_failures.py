@@ -48,7 +48,9 @@ class UnreadableBody:
 def test_a_truncated_body_stores_nothing(
     app: Flask, client: FlaskClient, readers: ReadersFixture, keep_fraction: float
 ) -> None:
-    parts = help_request_parts(csrf_token(client, "/request"), files=[Upload("big.bin", bytes(5 * READ_CHUNK_BYTES))])
+    parts = help_request_parts(
+        csrf_token(client, "/request"), files=[Upload("big.bin", bytes(5 * READ_CHUNK_BYTES))]
+    )
     body = body_bytes(parts)
     response = post_stream(client, "/request", TruncatedBody(body, int(len(body) * keep_fraction)), len(body))
     assert response.status_code == 400
@@ -84,7 +86,9 @@ def test_a_file_without_a_valid_csrf_token_first_is_refused_before_it_is_stored(
     assert stored_state(app) == NOTHING_STORED
 
 
-def test_a_form_without_files_still_needs_its_csrf_token(app: Flask, client: FlaskClient, readers: ReadersFixture) -> None:
+def test_a_form_without_files_still_needs_its_csrf_token(
+    app: Flask, client: FlaskClient, readers: ReadersFixture
+) -> None:
     parts = help_request_parts(csrf_token(client, "/request"))[1:]
     parts = [part for part in parts if isinstance(part, Text)]
     response = post_parts(client, "/request", parts)
@@ -92,8 +96,12 @@ def test_a_form_without_files_still_needs_its_csrf_token(app: Flask, client: Fla
     assert stored_state(app) == NOTHING_STORED
 
 
-def test_a_body_that_is_not_a_multipart_form_is_refused(app: Flask, client: FlaskClient, readers: ReadersFixture) -> None:
-    response = client.post("/request", data="help_kind=desertion", content_type="application/x-www-form-urlencoded")
+def test_a_body_that_is_not_a_multipart_form_is_refused(
+    app: Flask, client: FlaskClient, readers: ReadersFixture
+) -> None:
+    response = client.post(
+        "/request", data="help_kind=desertion", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 400
     assert stored_state(app) == NOTHING_STORED
 
@@ -101,7 +109,10 @@ def test_a_body_that_is_not_a_multipart_form_is_refused(app: Flask, client: Flas
 @pytest.fixture
 def small_limits_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
     config = make_config(
-        tmp_path, database_url, INTAKE_MAX_FILE_BYTES=str(3 * READ_CHUNK_BYTES), INTAKE_MAX_SUBMISSION_BYTES=str(5 * READ_CHUNK_BYTES)
+        tmp_path,
+        database_url,
+        INTAKE_MAX_FILE_BYTES=str(3 * READ_CHUNK_BYTES),
+        INTAKE_MAX_SUBMISSION_BYTES=str(5 * READ_CHUNK_BYTES),
     )
     app = create_app(config)
     yield app
@@ -118,7 +129,9 @@ def _client(app: Flask) -> FlaskClient:
     ("sizes", "limit_text"),
     [
         pytest.param([3 * READ_CHUNK_BYTES + 1], "192 КБ", id="one-file-over-the-file-limit"),
-        pytest.param([3 * READ_CHUNK_BYTES, 2 * READ_CHUNK_BYTES, 1], "320 КБ", id="files-together-over-the-total"),
+        pytest.param(
+            [3 * READ_CHUNK_BYTES, 2 * READ_CHUNK_BYTES, 1], "320 КБ", id="files-together-over-the-total"
+        ),
     ],
 )
 def test_an_upload_over_a_limit_gets_a_413_page_in_russian_and_stores_nothing(
@@ -126,7 +139,9 @@ def test_an_upload_over_a_limit_gets_a_413_page_in_russian_and_stores_nothing(
 ) -> None:
     client = _client(small_limits_app)
     uploads = [Upload(f"часть-{index}.bin", bytes(size)) for index, size in enumerate(sizes)]
-    response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request?lang=ru"), files=uploads))
+    response = post_parts(
+        client, "/request", help_request_parts(csrf_token(client, "/request?lang=ru"), files=uploads)
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 413
     assert "Вы отправили больше, чем принимает этот сервис" in page
@@ -148,7 +163,10 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(
 @pytest.fixture
 def rate_limited_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
     config = make_config(
-        tmp_path, database_url, INTAKE_SUBMIT_RATE_LIMIT="2 per hour", INTAKE_GLOBAL_SUBMIT_RATE_LIMIT="4 per hour"
+        tmp_path,
+        database_url,
+        INTAKE_SUBMIT_RATE_LIMIT="2 per hour",
+        INTAKE_GLOBAL_SUBMIT_RATE_LIMIT="4 per hour",
     )
     app = create_app(config)
     yield app
@@ -179,14 +197,20 @@ def test_too_many_submissions_get_a_429_page_that_says_when_to_retry(
 
 FAILING_TRIGGER = {
     "sqlite": [
-        "CREATE TRIGGER intake_test_failure BEFORE INSERT ON attachments "
-        "BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END"
+        (
+            "CREATE TRIGGER intake_test_failure BEFORE INSERT ON attachments "
+            "BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END"
+        )
     ],
     "postgresql": [
-        "CREATE FUNCTION intake_test_failure() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'simulated storage failure'; END $$",
-        "CREATE TRIGGER intake_test_failure BEFORE INSERT ON attachments "
-        "FOR EACH ROW EXECUTE FUNCTION intake_test_failure()",
+        (
+            "CREATE FUNCTION intake_test_failure() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'simulated storage failure'; END $$"
+        ),
+        (
+            "CREATE TRIGGER intake_test_failure BEFORE INSERT ON attachments "
+            "FOR EACH ROW EXECUTE FUNCTION intake_test_failure()"
+        ),
     ],
 }
 REMOVE_TRIGGER = {
@@ -213,7 +237,9 @@ def test_a_database_failure_mid_submission_leaves_no_blob_and_no_case(
 ) -> None:
     app.config["PROPAGATE_EXCEPTIONS"] = False
     uploads = [Upload("один.bin", bytes(2 * READ_CHUNK_BYTES)), Upload("два.bin", b"2")]
-    response = post_parts(client, "/request?lang=ru", help_request_parts(csrf_token(client, "/request"), files=uploads))
+    response = post_parts(
+        client, "/request?lang=ru", help_request_parts(csrf_token(client, "/request"), files=uploads)
+    )
     assert response.status_code in (500, 503)
     assert "не сохранено" in response.get_data(as_text=True)
     assert "codename" not in response.get_data(as_text=True)
