@@ -8,6 +8,7 @@ secrets reach the app without showing up in `docker inspect`.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,7 @@ from pathlib import Path
 
 ENVIRONMENTS = ("production", "development", "test")
 GIB = 1024**3
+ONION_ORIGIN = re.compile(r"^https?://[a-z2-7]{56}\.onion/?$")
 
 
 class ConfigError(RuntimeError):
@@ -70,6 +72,9 @@ class Config:
         insecure_cookies = _flag(env, "INTAKE_INSECURE_COOKIES")
         if insecure_cookies and environment == "production":
             raise ConfigError("INTAKE_INSECURE_COOKIES is for development only")
+        onion_location = env.get("INTAKE_ONION_LOCATION") or None
+        if onion_location is not None and not ONION_ORIGIN.match(onion_location):
+            raise ConfigError("INTAKE_ONION_LOCATION must be http(s):// and a v3 .onion address, nothing else")
         kdf_profile = env.get("INTAKE_KDF_PROFILE", "production")
         if kdf_profile not in ("production", "fast"):
             raise ConfigError("INTAKE_KDF_PROFILE must be 'production' or 'fast'")
@@ -84,7 +89,7 @@ class Config:
             database_url=database_url,
             insecure_cookies=insecure_cookies,
             ratelimit_storage_uri=_read_secret(env, "RATELIMIT_STORAGE_URI") or "memory://",
-            onion_location=env.get("INTAKE_ONION_LOCATION") or None,
+            onion_location=onion_location,
             kdf_profile=kdf_profile,
         )
         overrides = {

@@ -56,6 +56,7 @@ def test_development_generates_and_keeps_a_local_secret(tmp_path: Path) -> None:
         ({"INTAKE_ENV": "staging"}, "INTAKE_ENV must be"),
         ({"INTAKE_MAX_FILE_BYTES": "lots"}, "must be an integer"),
         ({"INTAKE_MAX_FILE_BYTES": "0"}, "must be positive"),
+        ({"INTAKE_ONION_LOCATION": "https://example.org"}, "v3 .onion"),
     ],
 )
 def test_unsafe_or_malformed_settings_are_refused(tmp_path: Path, environ: dict[str, str], message: str) -> None:
