@@ -16,7 +16,7 @@ from intake import migrate
 from intake.cli import intake_cli
 from intake.db import session_factory
 from intake.models import Role
-from intake.services import accounts, audit
+from intake.services import accounts, audit, lawyer_sessions
 from intake.services.keyring import instance_keys
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
@@ -86,6 +86,21 @@ def invite_command(email: str, role: str, base_url: str) -> None:
     days = accounts.INVITE_LIFETIME.days
     click.echo(f"Enrolment URL for {accounts.normalise_email(email)} (works once, for {days} days):")
     click.echo(_external_url(base_url, "lawyer.enrol", token=token))
+
+
+@intake_cli.command("end-sessions")
+def end_sessions_command() -> None:
+    """Delete every staff session's server half, so every key is locked until the next login.
+
+    Run it on every restart (or after a suspected compromise) to make restarts
+    destroy the server halves as well; without it sessions survive restarts
+    and move freely between workers.
+    """
+    with session_factory()() as session:
+        ended = lawyer_sessions.end_every_session(session)
+        audit.record(session, "sessions.ended_all", detail=str(ended))
+        session.commit()
+    click.echo(f"ended {ended} staff session(s)")
 
 
 def _create_recovery_key(session: Session, threshold: int, count: int) -> None:

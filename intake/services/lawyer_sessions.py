@@ -16,8 +16,9 @@ import datetime as dt
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 
 from crypto import DecryptionError, Identity, identity_from_secret, new_session_key, open_sealed, seal
@@ -120,6 +121,12 @@ def end_session(session: Session, session_id: str) -> None:
 
 def end_all_sessions(session: Session, user_id: uuid.UUID) -> None:
     session.execute(delete(LawyerSession).where(LawyerSession.user_id == user_id))
+
+
+def end_every_session(session: Session) -> int:
+    """Delete every server half (operator command); returns how many there were."""
+    ended = cast(CursorResult[Any], session.execute(delete(LawyerSession)))
+    return ended.rowcount
 
 
 def purge_expired_sessions(session: Session) -> None:

@@ -163,3 +163,13 @@ def test_a_revoked_lawyers_session_dies_at_once(
     )
     revoked = db_session.get(User, lawyer.user.id)
     assert revoked is not None and revoked.status is UserStatus.REVOKED
+
+
+def test_the_operator_can_end_every_session(
+    app: Flask, lawyer_client: FlaskClient, db_session: Session
+) -> None:
+    # Given a live session, when the operator runs the restart hook
+    result = app.test_cli_runner().invoke(args=["intake", "end-sessions"])
+    assert result.exit_code == 0 and "ended 1 staff session" in result.output
+    # Then the cookie no longer unlocks anything
+    assert lawyer_client.get("/lawyer/").status_code == 302
