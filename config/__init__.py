@@ -36,6 +36,8 @@ class Config:
     insecure_cookies: bool = False
     ratelimit_storage_uri: str = "memory://"
     onion_location: str | None = None
+    # Local port of the lawyers' onion; when set, staff pages answer only there.
+    staff_port: int | None = None
     max_file_bytes: int = 2 * GIB
     max_submission_bytes: int = 4 * GIB
     # "fast" Argon2 exists for the test suite only; production refuses it.
@@ -97,6 +99,7 @@ class Config:
             for name, var in (
                 ("max_file_bytes", "INTAKE_MAX_FILE_BYTES"),
                 ("max_submission_bytes", "INTAKE_MAX_SUBMISSION_BYTES"),
+                ("staff_port", "INTAKE_STAFF_PORT"),
             )
             if var in env
         }

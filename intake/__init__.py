@@ -60,7 +60,7 @@ def create_app(config: Config) -> Flask:
         app.jinja_env.undefined = StrictUndefined
 
     _register_blueprints(app)
-    security.init_app(app, config.onion_location)
+    security.init_app(app, config.onion_location, config.staff_port)
     logs.init_app(app)
     errors.init_app(app)
     return app

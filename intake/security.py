@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, abort, g, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -35,6 +37,8 @@ STATIC_HEADERS = {
 # session (set by the lawyer blueprint's loader as `g.current_user`).
 PUBLIC_ENDPOINTS: set[str] = {"static", "health.healthz"}
 PUBLIC_BLUEPRINTS: set[str] = {"submit"}
+# With a staff port configured, these answer only on it (the lawyers' onion).
+STAFF_BLUEPRINTS: frozenset[str] = frozenset({"lawyer", "admin"})
 
 
 def public(endpoint: str) -> None:
@@ -42,7 +46,20 @@ def public(endpoint: str) -> None:
     PUBLIC_ENDPOINTS.add(endpoint)
 
 
-def init_app(app: Flask, onion_location: str | None) -> None:
+def local_port(environ: dict[str, Any]) -> int | None:
+    """The port the connection arrived on, from the socket itself.
+
+    Host and X-Forwarded-* headers are chosen by the client, so they cannot
+    tell the public onion from the lawyers' one; the listening socket can.
+    """
+    listener = environ.get("gunicorn.socket")
+    if listener is None:
+        return None
+    port: int = listener.getsockname()[1]
+    return port
+
+
+def init_app(app: Flask, onion_location: str | None, staff_port: int | None) -> None:
     """Register after the blueprints, so their user loaders run before this gate."""
 
     @app.before_request
@@ -50,6 +67,9 @@ def init_app(app: Flask, onion_location: str | None) -> None:
         endpoint = request.endpoint
         if endpoint is None:
             abort(404)
+        if staff_port is not None and request.blueprint in STAFF_BLUEPRINTS:
+            if local_port(request.environ) != staff_port:
+                abort(404)
         if endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS:
             return
         if getattr(g, "current_user", None) is None:
