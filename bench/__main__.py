@@ -1,7 +1,10 @@
 """Run every benchmark: `python -m bench` (or `make bench`)."""
 
-from bench import crypto_bench, upload_bench
+import logging
+
+from bench import crypto_bench, inbox_bench, upload_bench
 
 if __name__ == "__main__":
-    for module in (crypto_bench, upload_bench):
+    logging.disable(logging.INFO)
+    for module in (crypto_bench, upload_bench, inbox_bench):
         module.main()
