@@ -22,9 +22,11 @@ from intake.services.keyring import instance_keys
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 _base_url_option = click.option(
     "--base-url",
-    default=DEFAULT_BASE_URL,
-    show_default=True,
-    help="Address staff reach this instance at (the .onion address in production).",
+    envvar="INTAKE_BASE_URL",
+    help=(
+        "Address staff reach this instance at: the (lawyers') .onion address. "
+        f"Required in production; elsewhere defaults to {DEFAULT_BASE_URL}."
+    ),
 )
 
 
@@ -37,7 +39,7 @@ _base_url_option = click.option(
     help="Already initialised but nobody finished admin setup: print a new setup URL (keys are kept).",
 )
 @_base_url_option
-def init_command(threshold: int, shares: int, force_new_setup_token: bool, base_url: str) -> None:
+def init_command(threshold: int, shares: int, force_new_setup_token: bool, base_url: str | None) -> None:
     """Migrate, create the recovery key, print its shares once and an admin setup URL."""
     config = current_app.config["INTAKE"]
     migrate.upgrade(config.database_url)
@@ -76,7 +78,7 @@ def init_command(threshold: int, shares: int, force_new_setup_token: bool, base_
     "--role", type=click.Choice([role.value for role in Role]), default=Role.LAWYER.value, show_default=True
 )
 @_base_url_option
-def invite_command(email: str, role: str, base_url: str) -> None:
+def invite_command(email: str, role: str, base_url: str | None) -> None:
     """Print a one-time enrolment URL for EMAIL."""
     with session_factory()() as session:
         if accounts.email_is_taken(session, email):
@@ -124,7 +126,13 @@ def _create_recovery_key(session: Session, threshold: int, count: int) -> None:
     audit.record(session, "instance.initialised", detail=f"{threshold}-of-{count}")
 
 
-def _external_url(base_url: str, endpoint: str, **values: str) -> str:
+def _external_url(base_url: str | None, endpoint: str, **values: str) -> str:
+    if base_url is None:
+        # A loopback link printed on a server would be useless, or worse,
+        # pasted into a chat; production must say where staff really are.
+        if current_app.config["INTAKE"].is_production:
+            raise click.UsageError("give --base-url (or INTAKE_BASE_URL): the onion address staff use")
+        base_url = DEFAULT_BASE_URL
     # No request exists in a CLI command; build one for the address staff will use.
     with current_app.test_request_context(base_url=base_url):
         return url_for(endpoint, _external=True, **values)
