@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.sansio.multipart import (
@@ -82,7 +82,7 @@ class FilePart:
 class MultipartStream:
     """Yields the parts of one body in order; see `parts`."""
 
-    def __init__(self, stream: BinaryIO, boundary: bytes, limits: UploadLimits) -> None:
+    def __init__(self, stream: IO[bytes], boundary: bytes, limits: UploadLimits) -> None:
         self._stream = stream
         self._limits = limits
         self._decoder = MultipartDecoder(boundary, max_form_memory_size=MAX_BUFFERED_BYTES)

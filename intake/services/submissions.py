@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -77,7 +77,7 @@ def upload_limits(config: Config) -> UploadLimits:
 
 @contextmanager
 def receive_upload(
-    stream: BinaryIO,
+    stream: IO[bytes],
     boundary: bytes,
     limits: UploadLimits,
     recipients: Sequence[str],

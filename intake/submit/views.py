@@ -28,6 +28,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.datastructures import MultiDict
@@ -163,7 +164,7 @@ def index() -> str:
 
 
 @bp.get("/request")
-def request_form() -> str | tuple[str, int]:
+def request_form() -> str:
     if submission_recipients(get_session()) is None:
         return render_template("submit/not_accepting.html")
     return render_template("submit/request.html", form=HelpRequestForm(), files_discarded=False)
@@ -189,7 +190,7 @@ def send_request() -> str | tuple[str, int]:
 @bp.route("/codename", methods=["GET", "POST"])
 @_per_client_login_limit
 @_global_login_limit
-def codename() -> Response | str | tuple[str, int]:
+def codename() -> ResponseReturnValue:
     form = CodenameForm()
     if not form.validate_on_submit():
         return render_template("submit/codename.html", form=form), 400 if form.errors else 200
@@ -229,7 +230,7 @@ def replies(login: SourceLogin) -> str:
 @_global_upload_limit
 @csrf.exempt
 @source_required
-def send_follow_up(login: SourceLogin) -> Response | tuple[str, int]:
+def send_follow_up(login: SourceLogin) -> ResponseReturnValue:
     recipients = _recipients()
     with _streamed_upload(recipients) as upload:
         form = FollowUpForm(formdata=upload.fields)
@@ -257,7 +258,7 @@ def reply_file(login: SourceLogin, item_id: uuid.UUID, attachment_id: uuid.UUID)
 
 
 @bp.post("/logout")
-def logout() -> Response:
+def logout() -> ResponseReturnValue:
     form = LogoutForm()
     if form.validate_on_submit():
         forget_login(session)
