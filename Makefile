@@ -41,8 +41,11 @@ run: install
 	INTAKE_ENV=development INTAKE_INSECURE_COOKIES=1 $(BIN)/flask --app wsgi intake migrate
 	INTAKE_ENV=development INTAKE_INSECURE_COOKIES=1 $(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
-test: dev-install system-packages
+test: dev-install system-packages lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: dev-install
+	$(BIN)/ruff check .
 
 # The same suite against PostgreSQL (database `test` on 127.0.0.1:5432 by default).
 test-postgres: dev-install system-packages

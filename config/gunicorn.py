@@ -25,6 +25,7 @@ flag on the command line still wins over this file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -91,7 +92,7 @@ proxy_protocol = "off"
 # process umask too, which the workers inherit.
 umask = 0o077
 # Heartbeat files on tmpfs; the root filesystem is read-only.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 — private tmpfs
 # The runtime control socket would be created under $HOME; there is none.
 control_socket_disable = True
 
@@ -157,7 +158,5 @@ def pre_request(worker: Any, req: Any) -> None:
     # here (the app logs the route pattern, never the raw path).
     sock = getattr(getattr(req, "unreader", None), "sock", None)
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.settimeout(stall_timeout)
-        except OSError:
-            pass

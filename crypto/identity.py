@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from crypto import bech32
 
-_SECRET_HRP = "age-secret-key-"
+_SECRET_HRP = "age-secret-key-"  # noqa: S105 — the Bech32 label, not a key
 _RECIPIENT_HRP = "age"
 KEY_LENGTH = 32
 

@@ -15,6 +15,7 @@ from the wheel.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -85,12 +86,13 @@ def seed(state_file: str, init_output: str) -> None:
     """Recover the recovery key from `intake init`'s printed shares; add one vetted lawyer."""
     import datetime as dt
 
+    from sqlalchemy.orm import Session
+
     from config import Config
     from crypto import combine_recovery_shares, generate_identity, identity_from_secret
     from intake.db import make_engine
     from intake.models import Role, User, UserStatus
     from intake.services.keyring import instance_keys
-    from sqlalchemy.orm import Session
 
     config = Config.from_env()
     if not config.is_production:
@@ -371,23 +373,22 @@ def http_checks(base_url: str) -> None:
 
     with socket.create_connection((browser.host, browser.port), timeout=10) as raw:
         raw.sendall(b"GET /not a valid request line HTTP/1.1\r\nHost: smoke\r\n\r\n")
-        try:
+        with contextlib.suppress(OSError):
             raw.recv(4096)
-        except OSError:
-            pass
 
 
 # --- at rest ------------------------------------------------------------------------
 
 
 def verify(state_file: str) -> None:
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
     from config import Config
     from crypto import decrypt_stream_padded
     from intake.db import make_engine
     from intake.models import Attachment, Case, Item, Source
     from intake.services.items import open_item
-    from sqlalchemy import func, select
-    from sqlalchemy.orm import Session
 
     keys = json.loads(Path(state_file).read_text(encoding="utf-8"))
     config = Config.from_env()

@@ -39,8 +39,7 @@ def session_factory(app: Flask | None = None) -> sessionmaker[Session]:
 
 
 def engine(app: Flask | None = None) -> Engine:
-    bind = session_factory(app).kw["bind"]
-    assert isinstance(bind, Engine)
+    bind: Engine = session_factory(app).kw["bind"]
     return bind
 
 

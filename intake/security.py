@@ -67,9 +67,9 @@ def init_app(app: Flask, onion_location: str | None, staff_port: int | None) -> 
         endpoint = request.endpoint
         if endpoint is None:
             abort(404)
-        if staff_port is not None and request.blueprint in STAFF_BLUEPRINTS:
-            if local_port(request.environ) != staff_port:
-                abort(404)
+        staff_page = request.blueprint in STAFF_BLUEPRINTS
+        if staff_port is not None and staff_page and local_port(request.environ) != staff_port:
+            abort(404)
         if endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS:
             return
         if getattr(g, "current_user", None) is None:

@@ -7,7 +7,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from intake import security
-
 from intake.db import session_factory
 
 

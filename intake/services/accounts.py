@@ -67,7 +67,7 @@ MAX_LOCKOUT = dt.timedelta(hours=1)
 
 class EnrolmentProblem(enum.Enum):
     EMAIL_TAKEN = "email_taken"
-    WEAK_PASSPHRASE = "weak_passphrase"
+    WEAK_PASSPHRASE = "weak_passphrase"  # noqa: S105 — a problem code, not a secret
     WRONG_CODE = "wrong_code"
 
 

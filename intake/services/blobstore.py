@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Iterator, Set
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,15 +32,15 @@ class BlobStore:
     def writer(self) -> Iterator[PendingBlob]:
         """Yield a temp file to stream ciphertext into; it is deleted unless `publish`ed."""
         self.ensure()
-        pending = PendingBlob(self, secrets.token_hex(16))
-        handle = open(pending.temp_path, "xb")  # noqa: SIM115 — closed below
-        pending.handle = handle
-        try:
-            yield pending
-        finally:
-            handle.close()
-            if not pending.published:
-                pending.temp_path.unlink(missing_ok=True)
+        name = secrets.token_hex(16)
+        temp_path = self.root / "tmp" / f"{name}.partial"
+        with open(temp_path, "xb") as handle:
+            pending = PendingBlob(self, name, temp_path, handle)
+            try:
+                yield pending
+            finally:
+                if not pending.published:
+                    temp_path.unlink(missing_ok=True)
 
     def path_of(self, blob_name: str) -> Path:
         if len(blob_name) != 32 or not all(c in "0123456789abcdef" for c in blob_name):
@@ -56,7 +57,7 @@ class BlobStore:
         for path in self.root.glob("??/*.age"):
             yield path.stem
 
-    def sweep_orphans(self, referenced: Set[str], older_than: float = ORPHAN_GRACE_SECONDS) -> int:
+    def sweep_orphans(self, referenced: AbstractSet[str], older_than: float = ORPHAN_GRACE_SECONDS) -> int:
         """Delete blobs and temp files no row references, once older than the grace period."""
         cutoff = time.time() - older_than
         removed = 0
@@ -85,27 +86,26 @@ class BlobStore:
 
 
 class PendingBlob:
-    def __init__(self, store: BlobStore, name: str) -> None:
+    """A blob being written: a writer for the encryptor, then `publish`."""
+
+    def __init__(self, store: BlobStore, name: str, temp_path: Path, handle: BinaryIO) -> None:
         self.store = store
         self.name = name
-        self.temp_path = store.root / "tmp" / f"{name}.partial"
-        self.handle: BinaryIO | None = None
+        self.temp_path = temp_path
+        self.handle = handle
         self.published = False
         self.size = 0
 
     def write(self, data: bytes) -> int:
-        assert self.handle is not None
         self.handle.write(data)
         self.size += len(data)
         return len(data)
 
     def flush(self) -> None:
-        assert self.handle is not None
         self.handle.flush()
 
     def publish(self) -> str:
         """fsync and move into place; the caller must then commit a row naming it."""
-        assert self.handle is not None
         self.handle.flush()
         os.fsync(self.handle.fileno())
         final = self.store.path_of(self.name)
