@@ -11,6 +11,7 @@ from selenium.webdriver.common.by import By
 from sqlalchemy.orm import Session
 
 from config import Config
+from tests.browser.navigation import click_and_wait_for, submit_and_wait_for
 from tests.factories import create_lawyer, set_recovery_key
 from tests.lawyer.helpers import submit_directly, totp_code
 
@@ -51,12 +52,12 @@ def test_login_unlock_case_and_download_with_hostile_content(
     browser.find_element(By.ID, "email").send_keys(lawyer.user.email)
     browser.find_element(By.ID, "passphrase").send_keys(lawyer.passphrase)
     browser.find_element(By.ID, "totp_code").send_keys(totp_code(lawyer.totp_secret, None))
-    browser.find_element(By.ID, "submit").click()
+    submit_and_wait_for(browser, "#submit", f"#{submitted.number}")
 
     # Then the inbox lists the case, unread
     link = browser.find_element(By.LINK_TEXT, f"#{submitted.number}")
     assert link.find_element(By.XPATH, "./ancestor::tr").get_attribute("class") == "unread"
-    link.click()
+    click_and_wait_for(browser, link, HOSTILE_MESSAGE)
 
     # And the case page shows the hostile text as text: nothing ran, no link was made
     messages = [element.text for element in browser.find_elements(By.CSS_SELECTOR, ".message")]

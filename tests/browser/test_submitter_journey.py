@@ -7,14 +7,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.models import Case, CaseStatus
+from tests.browser.navigation import click_and_wait_for, submit_and_wait_for
 from tests.submit.helpers import add_reply, create_readers, decrypt_attachment, decrypt_item
 
 pytestmark = pytest.mark.browser
@@ -22,23 +20,6 @@ pytestmark = pytest.mark.browser
 MESSAGE = "Меня мобилизовали, но я не хочу воевать. Я сейчас в Казахстане. Что мне делать?"
 FOLLOW_UP = "Спасибо. Посылаю вторую страницу."
 REPLY = "Здравствуйте! Мы можем помочь. Пришлите, пожалуйста, вторую страницу повестки."
-
-
-def submit_and_wait_for(browser: webdriver.Chrome, button: str, expected_text: str) -> str:
-    """Click a submit button and return the next page's text once it shows `expected_text`.
-
-    A click does not always wait for the navigation it starts (a POST
-    answered by a redirect), so wait for the old page to go and the new one
-    to say what it should.
-    """
-    old_page = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.CSS_SELECTOR, button).click()
-    wait = WebDriverWait(
-        browser, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-    )
-    wait.until(staleness_of(old_page))
-    wait.until(lambda driver: expected_text in driver.find_element(By.TAG_NAME, "main").text)
-    return str(browser.find_element(By.TAG_NAME, "main").text)
 
 
 def test_ask_in_russian_with_a_file_then_come_back_with_the_codename(
@@ -51,11 +32,10 @@ def test_ask_in_russian_with_a_file_then_come_back_with_the_codename(
     # Given the Russian landing page, without JavaScript
     browser.get(live_server + "/?lang=ru")
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ru"
-    browser.find_element(By.LINK_TEXT, "Написать юристу").click()
+    click_and_wait_for(browser, browser.find_element(By.LINK_TEXT, "Написать юристу"), "")
 
     # When the submitter fills in the form, attaches a file and sends it
     kind = (By.CSS_SELECTOR, "input[name=help_kind][value=mobilisation]")
-    WebDriverWait(browser, 30).until(lambda driver: driver.find_elements(*kind))
     browser.find_element(*kind).click()
     browser.find_element(By.ID, "country").send_keys("Казахстан")
     browser.find_element(By.CSS_SELECTOR, "input[name=urgency][value=danger_now]").click()
