@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import io
 import time
 import uuid
 from collections.abc import MutableMapping
@@ -28,7 +27,6 @@ from crypto import (
     DecryptionError,
     Identity,
     InvalidCodename,
-    decrypt_stream_padded,
     derive_codename_keys,
     derive_subkey,
     identity_from_secret,
@@ -36,7 +34,7 @@ from crypto import (
     seal,
 )
 from intake.models import Case, CaseStatus, Item, ItemKind, Source
-from intake.services.blobstore import BlobStore
+from intake.services.downloads import DownloadTarget
 from intake.services.items import AttachmentMeta, open_item
 from intake.services.keyring import instance_keys, kdf_params
 
@@ -129,13 +127,13 @@ def source_case(session: Session, login: SourceLogin) -> SourceCase | None:
     return SourceCase(status=case.status, replies=replies, unreadable_replies=unreadable)
 
 
-def open_reply_attachment(
-    session: Session, store: BlobStore, login: SourceLogin, item_id: uuid.UUID, attachment_id: uuid.UUID
-) -> tuple[AttachmentMeta, bytes] | None:
-    """A file a lawyer attached to a reply to this source, decrypted; None if there is no such file.
+def find_reply_attachment(
+    session: Session, login: SourceLogin, item_id: uuid.UUID, attachment_id: uuid.UUID
+) -> DownloadTarget | None:
+    """A file a lawyer attached to a reply to this source; None if there is no such file.
 
-    Decrypted in memory: reply files are documents a lawyer chose to send,
-    and plaintext must not touch the disk on its way to the browser.
+    The caller streams it through `downloads.decrypted_chunks`, so plaintext
+    never touches the disk and never sits whole in memory.
     """
     item = session.get(Item, item_id)
     if item is None or not _is_reply_to(item, login.source_id):
@@ -143,13 +141,12 @@ def open_reply_attachment(
     blob_names = {str(attachment.id): attachment.blob_name for attachment in item.attachments}
     try:
         payload = open_item(item.ciphertext, [login.identity.secret])
-        meta = next(meta for meta in payload.attachments if meta.attachment_id == str(attachment_id))
-        with store.open(blob_names[meta.attachment_id]) as ciphertext:
-            plaintext = io.BytesIO()
-            decrypt_stream_padded(ciphertext, plaintext, [login.identity.secret])
-    except (DecryptionError, StopIteration, KeyError, FileNotFoundError):
+    except DecryptionError:
         return None
-    return meta, plaintext.getvalue()
+    for meta in payload.attachments:
+        if meta.attachment_id == str(attachment_id) and meta.attachment_id in blob_names:
+            return DownloadTarget(blob_name=blob_names[meta.attachment_id], filename=meta.filename)
+    return None
 
 
 def _reply_items(session: Session, case: Case) -> list[Item]:

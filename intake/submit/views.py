@@ -8,7 +8,6 @@ stored (see `_require_csrf_token`).
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +23,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -40,14 +38,15 @@ from intake.errors import render_error
 from intake.extensions import csrf, limiter
 from intake.ratelimit import global_key
 from intake.services.blobstore import BlobStore
+from intake.services.downloads import content_disposition, decrypted_chunks
 from intake.services.keyring import RecipientSet, submission_recipients
 from intake.services.multipart_stream import MalformedUpload, UploadTooLarge
 from intake.services.sources import (
     SourceLogin,
     current_login,
+    find_reply_attachment,
     find_source,
     forget_login,
-    open_reply_attachment,
     remember_login,
     source_case,
 )
@@ -244,16 +243,15 @@ def send_follow_up(login: SourceLogin) -> ResponseReturnValue:
 @bp.get("/replies/<uuid:item_id>/files/<uuid:attachment_id>")
 @source_required
 def reply_file(login: SourceLogin, item_id: uuid.UUID, attachment_id: uuid.UUID) -> Response:
-    found = open_reply_attachment(get_session(), BlobStore(_config().blob_dir), login, item_id, attachment_id)
-    if found is None:
+    target = find_reply_attachment(get_session(), login, item_id, attachment_id)
+    if target is None:
         abort(404)
-    meta, plaintext = found
+    chunks = decrypted_chunks(BlobStore(_config().blob_dir), target.blob_name, login.identity.secret)
     # Always a download, never rendered here: a lawyer's file is not trusted markup.
-    return send_file(
-        io.BytesIO(plaintext),
+    return Response(
+        chunks,
         mimetype="application/octet-stream",
-        as_attachment=True,
-        download_name=meta.filename,
+        headers={"Content-Disposition": content_disposition(target.filename)},
     )
 
 
