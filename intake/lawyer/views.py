@@ -39,8 +39,12 @@ from intake.lawyer.forms import (
 from intake.models import Case, CaseStatus, User
 from intake.services import accounts, audit, cases, downloads, lawyer_sessions
 from intake.services.blobstore import BlobStore
+from intake.submit import fields
 
 bp = Blueprint("lawyer", __name__, url_prefix="/lawyer")
+# Stored answers are stable choice values; show them as the form asked them.
+bp.add_app_template_global(fields.question_label, "question_label")
+bp.add_app_template_global(fields.answer_label, "answer_label")
 bp.before_app_request(load_staff)
 security.public("lawyer.login")
 security.public("lawyer.enrol")

@@ -99,6 +99,14 @@ def question(name: str) -> Question:
     raise KeyError(name)
 
 
+def question_label(name: str) -> str:
+    """The translated question for a stored answer; its name if the form has changed since."""
+    try:
+        return str(question(name).label)
+    except KeyError:
+        return name
+
+
 def answer_label(name: str, value: str) -> str:
     """How to show a stored answer: the translated choice label, or the text as typed."""
     try:

@@ -35,6 +35,21 @@ def test_hostile_contents_render_as_text(
     assert HOSTILE_MESSAGE in unescape(page)
 
 
+def test_answers_show_as_the_form_asked_them_in_the_lawyers_language(
+    lawyer_client: FlaskClient, db_session: Session, config: Config
+) -> None:
+    # Given answers stored as stable choice values
+    submitted = submit_directly(
+        db_session, config.blob_dir, "text", fields={"help_kind": "desertion", "country": "Казахстан"}
+    )
+    # Then the case page shows the questions and the chosen labels, translated
+    page = unescape(lawyer_client.get(f"/lawyer/cases/{submitted.number}?lang=uk").get_data(as_text=True))
+    assert "У якій країні ви зараз перебуваєте?" in page
+    assert "Я залишив(-ла) свою частину" in page
+    assert "desertion" not in page
+    assert "Казахстан" in page
+
+
 def test_inbox_shows_metadata_and_unread_state(
     lawyer_client: FlaskClient, db_session: Session, config: Config
 ) -> None:
