@@ -36,6 +36,8 @@ class Config:
     insecure_cookies: bool = False
     ratelimit_storage_uri: str = "memory://"
     onion_location: str | None = None
+    # Shown on the landing page: submitters should know who they are writing to.
+    organisation_name: str | None = None
     # Local port of the lawyers' onion; when set, staff pages answer only there.
     staff_port: int | None = None
     max_file_bytes: int = 2 * GIB
@@ -92,6 +94,7 @@ class Config:
             insecure_cookies=insecure_cookies,
             ratelimit_storage_uri=_read_secret(env, "RATELIMIT_STORAGE_URI") or "memory://",
             onion_location=onion_location,
+            organisation_name=(env.get("INTAKE_ORGANISATION_NAME") or "").strip() or None,
             kdf_profile=kdf_profile,
         )
         overrides = {

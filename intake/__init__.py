@@ -74,4 +74,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.cli.add_command(intake_cli)
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["organisation_name"] = app.config["INTAKE"].organisation_name
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")

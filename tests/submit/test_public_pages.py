@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
+from intake import create_app
+from tests.conftest import make_config
 from tests.submit.helpers import ReadersFixture
 
 FORM_PAGE_BUDGET_BYTES = 30 * 1024
@@ -61,3 +64,10 @@ def test_public_pages_need_no_script_and_load_nothing_from_elsewhere(
     assert "<script" not in html
     assert " style=" not in html
     assert not re.search(r'(?:href|src|action)="(?:https?:)?//', html)
+
+
+def test_landing_page_names_the_organisation_when_configured(tmp_path: Path, database_url: str) -> None:
+    app = create_app(make_config(tmp_path, database_url, INTAKE_ORGANISATION_NAME="Правозащитная группа «Тест»"))
+    client = app.test_client()
+    page = client.get("/?lang=uk", base_url="https://localhost").get_data(as_text=True)
+    assert "Цей сервіс веде Правозащитная группа «Тест»." in page
