@@ -14,7 +14,20 @@ from flask import Flask, Response, g, request
 logger = logging.getLogger("intake.requests")
 
 
+class DropAccessLines(logging.Filter):
+    """Drop the development server's access lines: they start with the client address."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return " - - [" not in record.getMessage()
+
+
 def init_app(app: Flask) -> None:
+    # `make run` serves with Werkzeug, whose request log names the client's
+    # address and the full query string; its other messages stay.
+    werkzeug_logger = logging.getLogger("werkzeug")
+    if not any(isinstance(existing, DropAccessLines) for existing in werkzeug_logger.filters):
+        werkzeug_logger.addFilter(DropAccessLines())
+
     @app.before_request
     def _start_timer() -> None:
         g.request_started = time.monotonic()
