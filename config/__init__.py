@@ -47,6 +47,9 @@ class Config:
     submit_rate_limit: str = "20 per hour"
     global_submit_rate_limit: str = "600 per hour"
     login_rate_limit: str = "30 per hour"
+    # Days a closed case is kept after its last activity before `intake sweep`
+    # deletes it; None keeps cases forever.
+    retention_days: int | None = None
 
     @property
     def is_production(self) -> bool:
@@ -103,6 +106,7 @@ class Config:
                 ("max_file_bytes", "INTAKE_MAX_FILE_BYTES"),
                 ("max_submission_bytes", "INTAKE_MAX_SUBMISSION_BYTES"),
                 ("staff_port", "INTAKE_STAFF_PORT"),
+                ("retention_days", "INTAKE_RETENTION_DAYS"),
             )
             if var in env
         }

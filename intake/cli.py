@@ -11,6 +11,8 @@ from intake import migrate
 from intake.db import session_factory
 from intake.models import Attachment
 from intake.services.blobstore import BlobStore
+from intake.services.clock import utc_now
+from intake.services.retention import purge_expired_cases
 
 intake_cli = AppGroup("intake", help="Operate this Intake instance.")
 
@@ -24,8 +26,23 @@ def migrate_command() -> None:
 
 @intake_cli.command("sweep")
 def sweep_command() -> None:
-    """Delete blob files no committed row refers to (older than an hour)."""
+    """Apply retention (INTAKE_RETENTION_DAYS), then delete blob files no row refers to."""
+    config = current_app.config["INTAKE"]
+    store = BlobStore(config.blob_dir)
     with session_factory()() as session:
+        if config.retention_days is None:
+            click.echo("retention: not configured, closed cases are kept")
+        else:
+            report = purge_expired_cases(session, store, config.retention_days, utc_now().date())
+            click.echo(
+                f"retention: deleted {report.cases} closed case(s) last active over "
+                f"{config.retention_days} day(s) ago and {report.attachment_files} attachment file(s)"
+            )
+            if report.sqlite_wal_busy:
+                click.echo(
+                    "retention: SQLite's WAL was busy; deleted pages leave it at a later checkpoint",
+                    err=True,
+                )
         referenced = set(session.scalars(select(Attachment.blob_name)))
-    removed = BlobStore(current_app.config["INTAKE"].blob_dir).sweep_orphans(referenced)
+    removed = store.sweep_orphans(referenced)
     click.echo(f"removed {removed} orphaned blob file(s)")

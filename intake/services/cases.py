@@ -268,6 +268,10 @@ def _append_item(
 
 
 def set_status(session: Session, case: Case, actor: User, status: CaseStatus) -> None:
+    if status is not case.status:
+        # Retention counts from the last activity: closing a case that was
+        # quiet for months must not get it deleted by the next sweep.
+        case.last_activity_day = utc_now().date()
     case.status = status
     audit.record(session, "case.status", actor=actor, case_number=case.number, detail=status.value)
     session.commit()
