@@ -89,6 +89,9 @@ class InstanceKeys(Base):
     recovery_recipient: Mapped[str | None] = mapped_column(String(128))
     admin_setup_token_hash: Mapped[str | None] = mapped_column(String(64))
     admin_setup_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Case numbers come from this counter, never from max(number) + 1, so a
+    # number freed by retention is never given to somebody else's case.
+    last_case_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class User(Base):

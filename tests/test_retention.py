@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,7 @@ from intake.services.retention import purge_expired_cases
 from tests.conftest import make_config
 from tests.factories import LawyerFixture, create_lawyer, set_recovery_key
 from tests.lawyer.helpers import submit_directly
+from tests.submit.multipart import csrf_token, help_request_parts, post_parts
 
 TODAY = dt.date(2026, 3, 1)
 RETENTION_DAYS = 30
@@ -330,3 +332,23 @@ def test_retention_days_is_read_from_the_environment(tmp_path: Path) -> None:
 def test_retention_days_must_be_a_positive_integer(tmp_path: Path, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=f"INTAKE_RETENTION_DAYS {message}"):
         make_config(tmp_path, f"sqlite:///{tmp_path / 'unused.sqlite3'}", INTAKE_RETENTION_DAYS=value)
+
+
+def test_a_purged_case_number_is_never_given_to_a_new_case(
+    client: FlaskClient, db_session: Session, store: BlobStore, lawyer: LawyerFixture
+) -> None:
+    # Given the newest case, closed long ago and purged
+    expired = stored_case(
+        db_session, store.root, lawyer, CaseStatus.CLOSED, TODAY - dt.timedelta(days=RETENTION_DAYS + 1)
+    )
+    purged_number = db_session.scalars(select(Case.number).where(Case.id == expired.id)).one()
+    purge_expired_cases(db_session, store, RETENTION_DAYS, TODAY)
+
+    # When somebody new writes in through the form
+    response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request")))
+    assert response.status_code == 200
+
+    # Then their case gets a fresh number, not the purged one
+    numbers = list(db_session.scalars(select(Case.number)))
+    db_session.commit()
+    assert numbers == [purged_number + 1]

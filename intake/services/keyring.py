@@ -10,7 +10,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config import Config
@@ -38,6 +38,17 @@ def instance_keys(session: Session) -> InstanceKeys:
         session.add(keys)
         session.flush()
     return keys
+
+
+def next_case_number(session: Session) -> int:
+    """Take the next case number; the row stays locked until the transaction ends."""
+    instance_keys(session)
+    return session.execute(
+        update(InstanceKeys)
+        .where(InstanceKeys.id == INSTANCE_KEYS_ID)
+        .values(last_case_number=InstanceKeys.last_case_number + 1)
+        .returning(InstanceKeys.last_case_number)
+    ).scalar_one()
 
 
 def vetted_lawyers(session: Session) -> list[User]:

@@ -32,7 +32,7 @@ from crypto import derive_codename_keys, encrypt_stream_padded, generate_codenam
 from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemRecipient, Source
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
-from intake.services.keyring import RecipientSet, instance_keys, kdf_params
+from intake.services.keyring import RecipientSet, instance_keys, kdf_params, next_case_number
 from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits
 
 logger = logging.getLogger("intake.submissions")
@@ -42,7 +42,7 @@ MAX_FILES_PER_UPLOAD = 20
 MAX_TEXT_FIELDS = 32
 # 100,000 characters of Cyrillic are 200,000 bytes of UTF-8; emoji take 4.
 MAX_TEXT_FIELD_BYTES = 4 * 100_000 + 4096
-# Two concurrent submissions may pick the same case number or item seq; the
+# Two concurrent follow-ups may pick the same item seq; the
 # unique constraints catch it and the loser simply tries again.
 COMMIT_ATTEMPTS = 3
 
@@ -149,7 +149,7 @@ def create_submission(
     item.seq = 1
 
     def add_rows() -> None:
-        case.number = (session.scalar(select(func.max(Case.number))) or 0) + 1
+        case.number = next_case_number(session)
         session.add(case)
 
     _publish_and_commit(session, files, add_rows)

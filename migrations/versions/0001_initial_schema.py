@@ -22,6 +22,7 @@ def upgrade() -> None:
     sa.Column('recovery_recipient', sa.String(length=128), nullable=True),
     sa.Column('admin_setup_token_hash', sa.String(length=64), nullable=True),
     sa.Column('admin_setup_expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_case_number', sa.Integer(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_instance_keys'))
     )
     op.create_table('invites',

@@ -14,14 +14,13 @@ from urllib.parse import urlsplit
 import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crypto import FAST_TEST_KDF, Identity, derive_codename_keys, encrypt_stream_padded, generate_codename
 from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemRecipient, Source, User
 from intake.services.blobstore import BlobStore
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
-from intake.services.keyring import instance_keys, submission_recipients
+from intake.services.keyring import instance_keys, next_case_number, submission_recipients
 
 STRONG_PASSPHRASE = "lantern quarry velvet orbit thistle marble"
 
@@ -154,7 +153,7 @@ def submit_directly(
     source = Source(
         codename_lookup_id=keys.lookup_id, reply_recipient=keys.identity.recipient, created_day=today
     )
-    number = (session.scalar(select(func.max(Case.number))) or 0) + 1
+    number = next_case_number(session)
     case = Case(
         number=number,
         source=source,
