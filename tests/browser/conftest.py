@@ -83,3 +83,15 @@ def browser(download_dir: Path, tmp_path: Path) -> Iterator[webdriver.Chrome]:
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
+
+
+@pytest.fixture
+def browser_with_javascript(download_dir: Path, tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """Tor Browser's Standard mode: JavaScript on, for what scripts only add (upload progress)."""
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+    options = chromium_options(download_dir, javascript=True)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile-js'}")
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
