@@ -4,14 +4,18 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
+from crypto import is_valid_recipient
 from intake.models import CaseStatus
 from intake.services.accounts import MAX_PASSPHRASE_LENGTH
 from intake.services.cases import MAX_MESSAGE_LENGTH
 
 # Only the shape: addresses are never mailed to, they are login names that people read.
 EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+# How age writes identities (secret keys); a lawyer may paste the wrong line of key.txt.
+AGE_IDENTITY_PREFIX = "AGE-SECRET-KEY-"
 
 STATUS_LABELS = {
     CaseStatus.NEW: _l("New"),
@@ -73,6 +77,31 @@ class AssignForm(FlaskForm):
     # Empty value: nobody. Choices are filled per request with the vetted lawyers.
     assignee = SelectField(_l("Assigned to"), choices=[])
     submit = SubmitField(_l("Assign"))
+
+
+class ExportForm(FlaskForm):
+    # The public half of a key the lawyer made with age-keygen on their own offline computer.
+    recipient = StringField(
+        _l("Your offline age public key"),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[DataRequired(), Length(max=100)],
+    )
+    submit = SubmitField(_l("Download encrypted export"))
+
+    def validate_recipient(self, recipient: StringField) -> None:
+        if recipient.data.upper().startswith(AGE_IDENTITY_PREFIX):
+            # Never echo a secret back into the page (and so into caches and screenshots).
+            recipient.data = ""
+            raise ValidationError(
+                _l(
+                    "That is a secret key: it must never be typed into any website. Treat it as "
+                    "exposed: make a new key with age-keygen and paste only its public key (age1…)."
+                )
+            )
+        if not is_valid_recipient(recipient.data):
+            raise ValidationError(
+                _l("That is not an age public key. It starts with “age1” and is printed by age-keygen.")
+            )
 
 
 class InboxFilterForm(FlaskForm):

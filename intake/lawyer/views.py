@@ -31,13 +31,14 @@ from intake.lawyer.forms import (
     AssignForm,
     ConfirmForm,
     EnrolForm,
+    ExportForm,
     InboxFilterForm,
     LoginForm,
     MessageForm,
     StatusForm,
 )
 from intake.models import Case, CaseStatus, User
-from intake.services import accounts, audit, cases, downloads, lawyer_sessions
+from intake.services import accounts, audit, cases, downloads, export, lawyer_sessions
 from intake.services.blobstore import BlobStore
 from intake.submit import fields
 
@@ -158,22 +159,7 @@ def inbox(user: User) -> str:
 @requires_vetted
 @loads_case
 def case(case: Case, user: User, identity: Identity) -> str:
-    db = get_session()
-    items = cases.read_case(db, case, user, identity)
-    status_form = StatusForm(status=case.status.value)
-    assign_form = AssignForm(assignee=str(case.assignee_id) if case.assignee_id else "")
-    assign_form.assignee.choices = _assignee_choices(
-        first=SelectChoice("", _("Nobody")), include_nobody=False
-    )
-    return render_template(
-        "lawyer/case.html",
-        case=case,
-        items=items,
-        reply_form=MessageForm(prefix="reply"),
-        note_form=MessageForm(prefix="note"),
-        status_form=status_form,
-        assign_form=assign_form,
-    )
+    return _case_page(case, user, identity, ExportForm())
 
 
 @bp.post("/cases/<int:case_number>/reply")
@@ -243,6 +229,48 @@ def download(case: Case, attachment_id: uuid.UUID, user: User, identity: Identit
             "X-Content-Type-Options": "nosniff",
         },
         direct_passthrough=True,
+    )
+
+
+@bp.post("/cases/<int:case_number>/export")
+@requires_vetted
+@loads_case
+def export_case(case: Case, user: User, identity: Identity) -> Response | tuple[str, int]:
+    form = ExportForm()
+    if not form.validate_on_submit():
+        return _case_page(case, user, identity, form), 400
+    prepared = export.prepare_export(get_session(), case, user, identity, form.recipient.data)
+    readme = render_template("lawyer/export_readme.txt", export=prepared)
+    chunks = export.archive_chunks(BlobStore(intake_config().blob_dir), prepared, readme, identity.secret)
+    return Response(
+        chunks,
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": downloads.content_disposition(prepared.download_name),
+            "X-Content-Type-Options": "nosniff",
+        },
+        direct_passthrough=True,
+    )
+
+
+def _case_page(case: Case, user: User, identity: Identity, export_form: ExportForm) -> str:
+    """The case page; a refused export shows it again with the export form's errors."""
+    db = get_session()
+    items = cases.read_case(db, case, user, identity)
+    status_form = StatusForm(status=case.status.value)
+    assign_form = AssignForm(assignee=str(case.assignee_id) if case.assignee_id else "")
+    assign_form.assignee.choices = _assignee_choices(
+        first=SelectChoice("", _("Nobody")), include_nobody=False
+    )
+    return render_template(
+        "lawyer/case.html",
+        case=case,
+        items=items,
+        reply_form=MessageForm(prefix="reply"),
+        note_form=MessageForm(prefix="note"),
+        status_form=status_form,
+        assign_form=assign_form,
+        export_form=export_form,
     )
 
 

@@ -4,7 +4,8 @@ pyrage's streaming decryption pushes plaintext into a writer, while a WSGI
 response pulls from an iterator. A worker thread runs the decryption into a
 small bounded queue that the response iterator drains, so memory stays at a
 few chunks whatever the file size, and the thread stops as soon as the
-client goes away (the server closes the iterator).
+client goes away (the server closes the iterator). Case exports stream their
+ZIP through the same bridge (`pushed_chunks`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 import threading
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import quote
@@ -22,7 +23,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from crypto import DecryptionError, Identity, decrypt_stream_padded
+from crypto import DecryptionError, Identity, Writer, decrypt_stream_padded
 from intake.models import Attachment, Case, Item, User
 from intake.services import audit
 from intake.services.blobstore import BlobStore
@@ -110,8 +111,22 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def decrypted_chunks(store: BlobStore, blob_name: str, identity_secret: str) -> Iterator[bytes]:
+def decrypted_chunks(store: BlobStore, blob_name: str, identity_secret: str) -> Generator[bytes, None, None]:
     """Yield the plaintext of one attachment blob; raise DownloadFailed if it cannot be finished."""
+
+    def decrypt(writer: Writer) -> None:
+        with store.open(blob_name) as ciphertext:
+            decrypt_stream_padded(ciphertext, writer, [identity_secret])
+
+    return pushed_chunks(decrypt, thread_name="attachment-decrypt")
+
+
+def pushed_chunks(produce: Callable[[Writer], None], thread_name: str) -> Generator[bytes, None, None]:
+    """Run `produce(writer)` in a thread and yield what it writes, a few chunks at a time.
+
+    Raises DownloadFailed if `produce` raises; closing the iterator early stops
+    the thread (its next write raises inside it) and waits for it.
+    """
     chunks: queue.Queue[bytes | _Finished] = queue.Queue(maxsize=CHUNKS_IN_FLIGHT)
     cancelled = threading.Event()
 
@@ -124,10 +139,9 @@ def decrypted_chunks(store: BlobStore, blob_name: str, identity_secret: str) -> 
                 continue
         raise _Cancelled
 
-    def decrypt() -> None:
+    def run() -> None:
         try:
-            with store.open(blob_name) as ciphertext:
-                decrypt_stream_padded(ciphertext, _QueueWriter(hand_over), [identity_secret])
+            produce(_QueueWriter(hand_over))
         except _Cancelled:
             return
         except Exception as error:  # noqa: BLE001 — handed to the consumer, which raises it
@@ -135,14 +149,14 @@ def decrypted_chunks(store: BlobStore, blob_name: str, identity_secret: str) -> 
             return
         _hand_over_quietly(hand_over, _Finished(None))
 
-    worker = threading.Thread(target=decrypt, name="attachment-decrypt", daemon=True)
+    worker = threading.Thread(target=run, name=thread_name, daemon=True)
     worker.start()
     try:
         while True:
             item = chunks.get()
             if isinstance(item, _Finished):
                 if item.error is not None:
-                    raise DownloadFailed("attachment could not be decrypted") from item.error
+                    raise DownloadFailed("the stream could not be finished") from item.error
                 return
             yield item
     finally:
