@@ -217,7 +217,7 @@ class _DropsUploads:
         return self.wsgi_app(environ, start_response)
 
 
-def test_an_interrupted_upload_keeps_the_form_and_says_nothing_was_saved(
+def test_an_interrupted_upload_keeps_the_form_and_asks_to_send_again(
     app: Flask,
     live_server: str,
     browser_with_javascript: webdriver.Chrome,
@@ -237,7 +237,10 @@ def test_an_interrupted_upload_keeps_the_form_and_says_nothing_was_saved(
 
     # Then the page says so in Russian, keeps what was typed, and lets the submitter try again
     alert = wait.until(lambda driver: driver.find_element(By.CSS_SELECTOR, "form [role=alert]"))
-    assert alert.text == "Отправка прервалась. Ничего не сохранено. Пожалуйста, попробуйте ещё раз."
+    assert alert.text == (
+        "Отправка прервалась до того, как сервис её подтвердил, поэтому, скорее всего, ничего не сохранено. "
+        "Пожалуйста, отправьте ещё раз."
+    )
     assert browser.find_element(By.ID, "message").get_attribute("value") == MESSAGE
     assert browser.find_element(By.ID, "country").get_attribute("value") == "Казахстан"
     assert browser.find_element(By.ID, "attachments").get_attribute("value").endswith("видео.mp4")
