@@ -70,6 +70,18 @@ def _config() -> Config:
     return config
 
 
+@bp.app_template_global()
+def upload_limit_hint() -> str:
+    # Said before the upload: a browser without JavaScript cannot check sizes,
+    # and an oversized body may end in a reset connection rather than our 413 page.
+    config = _config()
+    return gettext(
+        "Up to %(per_file)s per file, %(total)s in all.",
+        per_file=describe_size(config.max_file_bytes),
+        total=describe_size(config.max_submission_bytes),
+    )
+
+
 def _configured_limit(name: str) -> Callable[[], str]:
     return lambda: str(getattr(_config(), name))
 
