@@ -20,9 +20,13 @@
   }
 
   function send(form, event) {
-    var size = 0, files = 0;
+    var size = 0, files = 0, largest = 0;
     form.querySelectorAll("input[type=file]").forEach(function (input) {
-      Array.prototype.forEach.call(input.files || [], function (file) { files++; size += file.size; });
+      Array.prototype.forEach.call(input.files || [], function (file) {
+        files++;
+        size += file.size;
+        largest = Math.max(largest, file.size);
+      });
     });
     if (!files) return;
     event.preventDefault();
@@ -31,6 +35,14 @@
     var old = form.querySelector(".upload-status");
     if (old) old.remove();
     var status = document.createElement("p"), bar = document.createElement("progress"), text = document.createElement("span");
+    // Say so now rather than after hours of uploading over Tor; the server enforces it anyway.
+    if (largest > Number(form.dataset.maxFileBytes) || size > Number(form.dataset.maxTotalBytes)) {
+      status.className = "upload-status warning";
+      status.setAttribute("role", "alert");
+      status.textContent = form.dataset.tooLarge;
+      button.before(status);
+      return;
+    }
     status.className = "upload-status";
     text.textContent = sent(form, 0, size);
     status.append(bar, " ", text);

@@ -82,6 +82,12 @@ def upload_limit_hint() -> str:
     )
 
 
+@bp.app_template_global()
+def upload_limit_bytes() -> dict[str, int]:
+    config = _config()
+    return {"file": config.max_file_bytes, "total": config.max_submission_bytes}
+
+
 def _configured_limit(name: str) -> Callable[[], str]:
     return lambda: str(getattr(_config(), name))
 

@@ -176,7 +176,7 @@ class TestAFileOverTheLimit:
     def config(self, tmp_path: Path, database_url: str) -> Config:
         return make_config(tmp_path, database_url, INTAKE_MAX_FILE_BYTES=str(MIB))
 
-    def test_shows_the_servers_413_page_not_a_blank_one(
+    def test_says_so_before_sending_anything(
         self,
         app: Flask,
         live_server: str,
@@ -192,14 +192,17 @@ class TestAFileOverTheLimit:
 
         browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
 
-        wait = _waiting(browser)
-        wait.until(
-            lambda driver: (
-                "Вы отправили больше, чем принимает этот сервис"
-                in driver.find_element(By.TAG_NAME, "main").text
-            )
+        # The limit is known in the page, so nobody uploads for hours to hear "too large".
+        alert = _waiting(browser).until(
+            lambda driver: driver.find_element(By.CSS_SELECTOR, "main form [role=alert]")
         )
-        assert "Предел — 1 МБ." in browser.find_element(By.TAG_NAME, "main").text
+        assert alert.text == (
+            "Эти файлы больше, чем принимает этот сервис, поэтому ничего не отправлено. "
+            "До 1 МБ на файл, всего не больше 4 ГБ."
+        )
+        assert browser.current_url == live_server + "/request?lang=ru"
+        assert browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").is_enabled()
+        assert browser.find_element(By.ID, "message").get_attribute("value")
         assert stored_state(app) == NOTHING_STORED
 
 
