@@ -100,7 +100,7 @@ class Config:
             organisation_name=(env.get("INTAKE_ORGANISATION_NAME") or "").strip() or None,
             kdf_profile=kdf_profile,
         )
-        overrides = {
+        number_overrides = {
             name: _positive_int(env, var)
             for name, var in (
                 ("max_file_bytes", "INTAKE_MAX_FILE_BYTES"),
@@ -110,18 +110,16 @@ class Config:
             )
             if var in env
         }
-        overrides.update(
-            {
-                name: env[var]
-                for name, var in (
-                    ("submit_rate_limit", "INTAKE_SUBMIT_RATE_LIMIT"),
-                    ("global_submit_rate_limit", "INTAKE_GLOBAL_SUBMIT_RATE_LIMIT"),
-                    ("login_rate_limit", "INTAKE_LOGIN_RATE_LIMIT"),
-                )
-                if var in env
-            }
-        )
-        return replace(config, **overrides)
+        rate_limit_overrides = {
+            name: env[var]
+            for name, var in (
+                ("submit_rate_limit", "INTAKE_SUBMIT_RATE_LIMIT"),
+                ("global_submit_rate_limit", "INTAKE_GLOBAL_SUBMIT_RATE_LIMIT"),
+                ("login_rate_limit", "INTAKE_LOGIN_RATE_LIMIT"),
+            )
+            if var in env
+        }
+        return replace(config, **number_overrides, **rate_limit_overrides)
 
 
 def _read_secret(env: Mapping[str, str], name: str) -> str | None:

@@ -6,7 +6,8 @@ import logging
 import time
 import traceback
 
-from flask import Flask, Response, redirect, render_template, request, url_for
+from flask import Flask, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -38,7 +39,7 @@ def init_app(app: Flask) -> None:
         return render_error(400, csrf_failed=True)
 
     @app.errorhandler(401)
-    def login_required(_error: HTTPException) -> Response | tuple[str, int]:
+    def login_required(_error: HTTPException) -> ResponseReturnValue:
         try:
             return redirect(url_for("lawyer.login"))
         except BuildError:

@@ -49,7 +49,7 @@ class ItemPayload:
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             # Authenticated ciphertext that does not parse is still unreadable
             # to the caller: one error type for every way decryption fails.
-            raise DecryptionError("item cannot be read") from error
+            raise DecryptionError from error
 
 
 def seal_item(payload: ItemPayload, recipients: Sequence[str]) -> bytes:
