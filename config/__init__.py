@@ -11,11 +11,13 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ENVIRONMENTS = ("production", "development", "test")
 GIB = 1024**3
+DEFAULT_MAX_FILE_BYTES = 2 * GIB
+DEFAULT_MAX_SUBMISSION_BYTES = 4 * GIB
 ONION_ORIGIN = re.compile(r"^https?://[a-z2-7]{56}\.onion/?$")
 
 
@@ -33,23 +35,23 @@ class Config:
     # Plain-HTTP cookies are only for development on loopback; .onion
     # services keep Secure cookies because Tor Browser treats .onion as a
     # secure context.
-    insecure_cookies: bool = False
-    ratelimit_storage_uri: str = "memory://"
-    onion_location: str | None = None
+    insecure_cookies: bool
+    ratelimit_storage_uri: str
+    onion_location: str | None
     # Shown on the landing page: submitters should know who they are writing to.
-    organisation_name: str | None = None
+    organisation_name: str | None
     # Local port of the lawyers' onion; when set, staff pages answer only there.
-    staff_port: int | None = None
-    max_file_bytes: int = 2 * GIB
-    max_submission_bytes: int = 4 * GIB
+    staff_port: int | None
+    max_file_bytes: int
+    max_submission_bytes: int
     # "fast" Argon2 exists for the test suite only; production refuses it.
-    kdf_profile: str = "production"
-    submit_rate_limit: str = "20 per hour"
-    global_submit_rate_limit: str = "600 per hour"
-    login_rate_limit: str = "30 per hour"
+    kdf_profile: str
+    submit_rate_limit: str
+    global_submit_rate_limit: str
+    login_rate_limit: str
     # Days a closed case is kept after its last activity before `intake sweep`
     # deletes it; None keeps cases forever.
-    retention_days: int | None = None
+    retention_days: int | None
 
     @property
     def is_production(self) -> bool:
@@ -88,7 +90,7 @@ class Config:
         if kdf_profile == "fast" and environment != "test":
             raise ConfigError("INTAKE_KDF_PROFILE=fast is allowed only with INTAKE_ENV=test")
 
-        config = cls(
+        return cls(
             environment=environment,
             secret_key=secret.encode(),
             data_dir=data_dir,
@@ -98,28 +100,17 @@ class Config:
             ratelimit_storage_uri=_read_secret(env, "RATELIMIT_STORAGE_URI") or "memory://",
             onion_location=onion_location,
             organisation_name=(env.get("INTAKE_ORGANISATION_NAME") or "").strip() or None,
+            staff_port=_optional_positive_int(env, "INTAKE_STAFF_PORT"),
+            max_file_bytes=_optional_positive_int(env, "INTAKE_MAX_FILE_BYTES") or DEFAULT_MAX_FILE_BYTES,
+            max_submission_bytes=(
+                _optional_positive_int(env, "INTAKE_MAX_SUBMISSION_BYTES") or DEFAULT_MAX_SUBMISSION_BYTES
+            ),
             kdf_profile=kdf_profile,
+            submit_rate_limit=env.get("INTAKE_SUBMIT_RATE_LIMIT", "20 per hour"),
+            global_submit_rate_limit=env.get("INTAKE_GLOBAL_SUBMIT_RATE_LIMIT", "600 per hour"),
+            login_rate_limit=env.get("INTAKE_LOGIN_RATE_LIMIT", "30 per hour"),
+            retention_days=_optional_positive_int(env, "INTAKE_RETENTION_DAYS"),
         )
-        number_overrides = {
-            name: _positive_int(env, var)
-            for name, var in (
-                ("max_file_bytes", "INTAKE_MAX_FILE_BYTES"),
-                ("max_submission_bytes", "INTAKE_MAX_SUBMISSION_BYTES"),
-                ("staff_port", "INTAKE_STAFF_PORT"),
-                ("retention_days", "INTAKE_RETENTION_DAYS"),
-            )
-            if var in env
-        }
-        rate_limit_overrides = {
-            name: env[var]
-            for name, var in (
-                ("submit_rate_limit", "INTAKE_SUBMIT_RATE_LIMIT"),
-                ("global_submit_rate_limit", "INTAKE_GLOBAL_SUBMIT_RATE_LIMIT"),
-                ("login_rate_limit", "INTAKE_LOGIN_RATE_LIMIT"),
-            )
-            if var in env
-        }
-        return replace(config, **number_overrides, **rate_limit_overrides)
 
 
 def _read_secret(env: Mapping[str, str], name: str) -> str | None:
@@ -136,7 +127,9 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _positive_int(env: Mapping[str, str], name: str) -> int:
+def _optional_positive_int(env: Mapping[str, str], name: str) -> int | None:
+    if name not in env:
+        return None
     try:
         value = int(env[name])
     except ValueError:
