@@ -182,14 +182,18 @@ def _readable_payload(item: Item, viewer: User, identity: Identity) -> ItemPaylo
 
 
 def _item_files(item: Item, payload: ItemPayload, folder: str) -> list[tuple[AttachmentMeta, ExportedFile]]:
-    """The item's attachments that still have a blob, named `files/<seq>-<n>-<safe filename>.age`."""
+    """The item's attachments that still have a blob, named `files/<seq>-<n>.age`.
+
+    Numbers only: the ZIP's entry names are readable without any key, so the
+    real filename stays inside the encrypted item document.
+    """
     blob_names = {str(attachment.id): attachment.blob_name for attachment in item.attachments}
     present = [meta for meta in payload.attachments if meta.attachment_id in blob_names]
     return [
         (
             meta,
             ExportedFile(
-                path=f"{folder}/files/{item.seq:03d}-{position}-{safe_filename(meta.filename)}.age",
+                path=f"{folder}/files/{item.seq:03d}-{position}.age",
                 blob_name=blob_names[meta.attachment_id],
                 size=meta.size,
             ),

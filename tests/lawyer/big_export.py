@@ -91,7 +91,7 @@ def main(work_dir: Path, size: int) -> dict[str, object]:
 
     # The exported file decrypts (streaming) with the offline key to exactly what was uploaded.
     sink = HashingSink()
-    with zipfile.ZipFile(archive_path) as archive, archive.open("case-2/files/001-1-huge.bin.age") as member:
+    with zipfile.ZipFile(archive_path) as archive, archive.open("case-2/files/001-1.age") as member:
         decrypt_stream(member, sink, [offline.secret])
     return {
         "exported_bytes": archive_path.stat().st_size,
