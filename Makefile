@@ -46,6 +46,7 @@ test: dev-install system-packages lint
 
 lint: dev-install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The same suite against PostgreSQL (database `test` on 127.0.0.1:5432 by default).
 test-postgres: dev-install system-packages

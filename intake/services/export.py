@@ -272,6 +272,9 @@ class _ArchiveSink:
     def flush(self) -> None:
         """zipfile calls this on close; every write has already been handed on."""
 
+    def close(self) -> None:
+        """The response ends when the chunk generator does; nothing is held here."""
+
     def discard(self) -> None:
         self._discarding = True
 
