@@ -134,17 +134,26 @@ class ItemView:
     reader_emails: list[str]
 
 
+def case_items(session: Session, case: Case) -> list[Item]:
+    """The case's items in order, with who can read them and their attachments loaded."""
+    return list(
+        session.scalars(
+            select(Item)
+            .where(Item.case_id == case.id)
+            .order_by(Item.seq)
+            .options(selectinload(Item.recipients), selectinload(Item.attachments))
+        )
+    )
+
+
+def staff_emails(session: Session) -> dict[uuid.UUID, str]:
+    return {user_id: email for user_id, email in session.execute(select(User.id, User.email))}
+
+
 def read_case(session: Session, case: Case, viewer: User, identity: Identity) -> list[ItemView]:
     """Decrypt every item the viewer's key can open, mark the case read, audit the view."""
-    items = session.scalars(
-        select(Item)
-        .where(Item.case_id == case.id)
-        .order_by(Item.seq)
-        .options(selectinload(Item.recipients), selectinload(Item.attachments))
-    ).all()
-    emails: dict[uuid.UUID, str] = {
-        user_id: email for user_id, email in session.execute(select(User.id, User.email))
-    }
+    items = case_items(session, case)
+    emails = staff_emails(session)
     views = [_item_view(item, viewer, identity, emails) for item in items]
     _mark_read(session, case, viewer)
     audit.record(session, "case.viewed", actor=viewer, case_number=case.number)

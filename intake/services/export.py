@@ -28,14 +28,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from crypto import DecryptionError, Identity, Writer, encrypt, encrypt_stream
 from crypto.streams import write_all
 from intake.models import Case, Item, ItemKind, User
 from intake.services import audit
 from intake.services.blobstore import BlobStore
+from intake.services.cases import case_items, staff_emails
 from intake.services.clock import utc_now
 from intake.services.downloads import decrypted_chunks, pushed_chunks, safe_filename
 from intake.services.items import AttachmentMeta, ItemPayload, open_item
@@ -103,15 +103,8 @@ def prepare_export(
     Runs in the request, so question and answer labels come out in the
     lawyer's language; the database is not needed once the ZIP streams.
     """
-    items = session.scalars(
-        select(Item)
-        .where(Item.case_id == case.id)
-        .order_by(Item.seq)
-        .options(selectinload(Item.recipients), selectinload(Item.attachments))
-    ).all()
-    emails: dict[uuid.UUID, str] = {
-        user_id: email for user_id, email in session.execute(select(User.id, User.email))
-    }
+    items = case_items(session, case)
+    emails = staff_emails(session)
     folder = case_folder(case.number)
     exported_items: list[ExportedItem] = []
     exported_files: list[ExportedFile] = []
