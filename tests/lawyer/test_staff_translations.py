@@ -7,40 +7,18 @@ without a translation fails here.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from babel.messages.catalog import Catalog
-from babel.messages.frontend import CommandLineInterface
-from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.translations import ROOT, TRANSLATED_LANGUAGES, extract, load, placeholder_problems, untranslated
+
 CATALOGUES = ROOT / "intake" / "staff_translations"
-TRANSLATED_LANGUAGES = ("ru", "uk")
 
 
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
-    pot = tmp_path_factory.mktemp("catalogue") / "staff.pot"
-    CommandLineInterface().run(
-        [
-            "pybabel",
-            "-q",
-            "extract",
-            "-F",
-            str(CATALOGUES / "babel.cfg"),
-            "-k",
-            "lazy_gettext",
-            "-k",
-            "_l",
-            "-o",
-            str(pot),
-            str(ROOT),
-        ]
-    )
-    with pot.open("rb") as handle:
-        return read_po(handle)
+    return extract(CATALOGUES / "babel.cfg", tmp_path_factory.mktemp("catalogue") / "staff.pot")
 
 
 def test_the_staff_pages_have_strings_to_translate(extracted: Catalog) -> None:
@@ -50,18 +28,12 @@ def test_the_staff_pages_have_strings_to_translate(extracted: Catalog) -> None:
 
 @pytest.mark.parametrize("language", TRANSLATED_LANGUAGES)
 def test_every_staff_string_is_translated(extracted: Catalog, language: str) -> None:
-    with (CATALOGUES / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        catalogue = read_po(handle, locale=language)
-    untranslated = [
-        message.id
-        for message in extracted
-        if message.id
-        and (
-            (translated := catalogue.get(message.id)) is None
-            or not all(translated.string if isinstance(translated.string, tuple) else [translated.string])
-        )
-    ]
-    assert untranslated == []
+    assert untranslated(extracted, load(CATALOGUES, language)) == []
+
+
+@pytest.mark.parametrize("language", TRANSLATED_LANGUAGES)
+def test_staff_translations_keep_their_placeholders(language: str) -> None:
+    assert placeholder_problems(load(CATALOGUES, language)) == []
 
 
 @pytest.mark.parametrize(
