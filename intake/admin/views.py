@@ -11,12 +11,7 @@ from intake.admin.forms import InviteForm
 from intake.db import get_session
 from intake.extensions import limiter
 from intake.lawyer.access import intake_config, requires_admin
-from intake.lawyer.enrolment import (
-    ENROLMENT_PROBLEMS,
-    enrolment_totp_secret,
-    forget_enrolment_totp,
-    totp_display,
-)
+from intake.lawyer.enrolment import enrolment_page
 from intake.lawyer.forms import AdminSetupForm, ConfirmForm
 from intake.lawyer.views import login_rate_limit
 from intake.models import Role, User, UserStatus
@@ -38,33 +33,11 @@ def setup(token: str) -> str | tuple[str, int]:
     if not accounts.admin_setup_token_is_valid(db, token):
         return render_template("lawyer/enrol_unavailable.html"), 404
     form = AdminSetupForm()
-    verdict = None
-    if form.validate_on_submit():
-        verdict = accounts.judge_passphrase(form.passphrase.data, [form.email.data])
-        if verdict.acceptable:
-            try:
-                admin = accounts.enrol_first_admin(
-                    db,
-                    intake_config(),
-                    form.email.data,
-                    form.passphrase.data,
-                    enrolment_totp_secret(token),
-                    form.totp_code.data,
-                )
-            except accounts.EnrolmentError as error:
-                flash(ENROLMENT_PROBLEMS[error.problem], "error")
-            else:
-                forget_enrolment_totp()
-                return render_template(
-                    "lawyer/enrolled.html", fingerprint=accounts.key_fingerprint(admin), vetted=True
-                )
-    return render_template(
-        "lawyer/enrol.html",
-        form=form,
-        email=None,
-        verdict=verdict,
-        **totp_display(token, form.email.data or "admin"),
-    )
+
+    def enrol_first_admin(passphrase: str, totp_secret: str, code: str) -> User:
+        return accounts.enrol_first_admin(db, intake_config(), form.email.data, passphrase, totp_secret, code)
+
+    return enrolment_page(token, form, email=None, enrol=enrol_first_admin, vetted=True)
 
 
 @bp.get("/")

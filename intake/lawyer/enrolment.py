@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 
-from flask import session
+from flask import flash, render_template, session
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from flask_wtf import FlaskForm
 
 from intake.lawyer.access import intake_config
+from intake.models import User
 from intake.services.accounts import (
+    EnrolmentError,
     EnrolmentProblem,
     hash_token,
+    judge_passphrase,
+    key_fingerprint,
     new_totp_secret,
     open_enrolment_totp,
     seal_enrolment_totp,
@@ -63,3 +69,32 @@ def totp_display(token: str, email: str) -> dict[str, str]:
     seed = enrolment_totp_secret(token)
     grouped = " ".join(seed[i : i + 4] for i in range(0, len(seed), 4))
     return {"totp_qr": totp_qr_data_uri(seed, email), "totp_secret": grouped}
+
+
+# Takes the passphrase, the TOTP seed shown and the code typed; returns the new account.
+Enrol = Callable[[str, str, str], User]
+
+
+def enrolment_page(token: str, form: FlaskForm, email: str | None, enrol: Enrol, vetted: bool) -> str:
+    """One enrolment step, shared by invites and first-admin setup.
+
+    Judges the passphrase, then enrols; on any problem the same form comes
+    back with the same TOTP seed, so a scanned QR code stays valid.
+    `email` is the invite's address, or None when the form asks for one.
+    """
+    verdict = None
+    if form.validate_on_submit():
+        account_email = email or form.email.data
+        verdict = judge_passphrase(form.passphrase.data, [account_email])
+        if verdict.acceptable:
+            try:
+                user = enrol(form.passphrase.data, enrolment_totp_secret(token), form.totp_code.data)
+            except EnrolmentError as error:
+                flash(ENROLMENT_PROBLEMS[error.problem], "error")
+            else:
+                forget_enrolment_totp()
+                return render_template("lawyer/enrolled.html", fingerprint=key_fingerprint(user), vetted=vetted)
+    label = email or form.email.data or "admin"
+    return render_template(
+        "lawyer/enrol.html", form=form, email=email, verdict=verdict, **totp_display(token, label)
+    )

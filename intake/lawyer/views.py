@@ -20,12 +20,7 @@ from intake.lawyer.access import (
     requires_vetted,
     start_staff_session,
 )
-from intake.lawyer.enrolment import (
-    ENROLMENT_PROBLEMS,
-    enrolment_totp_secret,
-    forget_enrolment_totp,
-    totp_display,
-)
+from intake.lawyer.enrolment import enrolment_page
 from intake.lawyer.forms import (
     STATUS_LABELS,
     AssignForm,
@@ -105,33 +100,11 @@ def enrol(token: str) -> str | tuple[str, int]:
     if invite is None:
         return render_template("lawyer/enrol_unavailable.html"), 404
     form = EnrolForm()
-    verdict = None
-    if form.validate_on_submit():
-        verdict = accounts.judge_passphrase(form.passphrase.data, [invite.email])
-        if verdict.acceptable:
-            try:
-                user = accounts.enrol_from_invite(
-                    db,
-                    intake_config(),
-                    invite,
-                    form.passphrase.data,
-                    enrolment_totp_secret(token),
-                    form.totp_code.data,
-                )
-            except accounts.EnrolmentError as error:
-                flash(ENROLMENT_PROBLEMS[error.problem], "error")
-            else:
-                forget_enrolment_totp()
-                return render_template(
-                    "lawyer/enrolled.html", fingerprint=accounts.key_fingerprint(user), vetted=False
-                )
-    return render_template(
-        "lawyer/enrol.html",
-        form=form,
-        email=invite.email,
-        verdict=verdict,
-        **totp_display(token, invite.email),
-    )
+
+    def enrol_invitee(passphrase: str, totp_secret: str, code: str) -> User:
+        return accounts.enrol_from_invite(db, intake_config(), invite, passphrase, totp_secret, code)
+
+    return enrolment_page(token, form, email=invite.email, enrol=enrol_invitee, vetted=False)
 
 
 @bp.get("/pending")
