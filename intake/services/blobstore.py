@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import time
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
@@ -19,6 +20,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 ORPHAN_GRACE_SECONDS = 3600
+# Room kept free beyond an upload's own size: the database, logs and the
+# operating system share the disk, and a full disk takes the whole site down.
+DISK_RESERVE_BYTES = 512 * 1024 * 1024
+# Padding (≤ 6.25 % above 1 KiB) and age's per-chunk tags on top of the plaintext.
+CIPHERTEXT_OVERHEAD = 1.07
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,12 @@ class BlobStore:
             except FileNotFoundError:
                 continue
         return removed
+
+    def has_room_for(self, plaintext_bytes: int) -> bool:
+        """Whether this many bytes of upload fit, as ciphertext, with the reserve left free."""
+        self.ensure()
+        needed = int(plaintext_bytes * CIPHERTEXT_OVERHEAD) + DISK_RESERVE_BYTES
+        return shutil.disk_usage(self.root).free >= needed
 
     def is_writable(self) -> bool:
         self.ensure()

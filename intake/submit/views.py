@@ -8,6 +8,7 @@ stored (see `_require_csrf_token`).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -59,6 +60,8 @@ from intake.services.submissions import (
 )
 from intake.submit.formatting import describe_size, format_day, format_number
 from intake.submit.forms import CodenameForm, FollowUpForm, HelpRequestForm, LogoutForm
+
+logger = logging.getLogger("intake.submit")
 
 bp = Blueprint("submit", __name__)
 bp.add_app_template_filter(format_day, "format_day")
@@ -116,6 +119,15 @@ class NotAccepting(Exception):
     """No vetted lawyer (or no recovery key): nobody could read what would be stored."""
 
 
+class StorageFull(Exception):
+    """The blob store's disk cannot take this upload and still keep its reserve."""
+
+
+@bp.errorhandler(StorageFull)
+def storage_full(_error: StorageFull) -> tuple[str, int]:
+    return render_error(503)
+
+
 @bp.errorhandler(UploadTooLarge)
 def upload_too_large(error: UploadTooLarge) -> tuple[str, int]:
     limit_text = describe_size(error.limit_bytes) if error.limit_bytes else ""
@@ -156,6 +168,10 @@ def _streamed_upload(recipients: RecipientSet) -> Iterator[ReceivedUpload]:
     if request.mimetype != "multipart/form-data" or not boundary:
         raise MalformedUpload("not a multipart form")
     store = BlobStore(_config().blob_dir)
+    # Browsers always send Content-Length with a form; without one, assume the largest.
+    if not store.has_room_for(request.content_length or limits.max_body_bytes):
+        logger.warning("blob store is nearly full: refusing uploads until space is freed")
+        raise StorageFull
     with receive_upload(
         request.stream, boundary.encode("latin-1"), limits, recipients.recipients, store, _require_csrf_token
     ) as upload:

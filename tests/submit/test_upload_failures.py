@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -158,6 +159,26 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(
     assert response.status_code == 413
     assert "Ви надіслали більше, ніж приймає цей сервіс" in response.get_data(as_text=True)
     assert stored_state(small_limits_app) == NOTHING_STORED
+
+
+def test_an_upload_the_disk_cannot_hold_is_refused_before_reading(
+    tmp_path: Path, database_url: str, readers: ReadersFixture
+) -> None:
+    # Given limits that allow more than this disk has free
+    free = shutil.disk_usage(tmp_path).free
+    huge = str(free * 4)
+    app = create_app(
+        make_config(tmp_path, database_url, INTAKE_MAX_FILE_BYTES=huge, INTAKE_MAX_SUBMISSION_BYTES=huge)
+    )
+    client = _client(app)
+    csrf_token(client, "/request")
+    # When an upload declares more than fits
+    response = post_stream(client, "/request?lang=ru", UnreadableBody(), free * 2)
+    # Then it is refused with the "try later" page, unread, and nothing is stored
+    assert response.status_code == 503
+    assert "Сервис временно недоступен" in response.get_data(as_text=True)
+    assert stored_state(app) == NOTHING_STORED
+    engine(app).dispose()
 
 
 @pytest.fixture
