@@ -72,15 +72,21 @@ def chromium_options(download_dir: Path, javascript: bool) -> Options:
     return options
 
 
-@pytest.fixture
-def browser(download_dir: Path, tmp_path: Path) -> Iterator[webdriver.Chrome]:
+def launch_chromium(download_dir: Path, profile_dir: Path, javascript: bool) -> webdriver.Chrome:
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if shutil.which(path) is None]
     assert not missing, f"install Debian chromium + chromium-driver (make system-packages): {missing}"
     os.environ.setdefault("SE_AVOID_STATS", "true")
-    options = chromium_options(download_dir, javascript=False)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    options = chromium_options(download_dir, javascript=javascript)
+    options.add_argument(f"--user-data-dir={profile_dir}")
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture
+def browser(download_dir: Path, tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """Tor Browser's Safest mode: no JavaScript at all."""
+    driver = launch_chromium(download_dir, tmp_path / "chromium-profile", javascript=False)
     yield driver
     driver.quit()
 
@@ -88,10 +94,6 @@ def browser(download_dir: Path, tmp_path: Path) -> Iterator[webdriver.Chrome]:
 @pytest.fixture
 def browser_with_javascript(download_dir: Path, tmp_path: Path) -> Iterator[webdriver.Chrome]:
     """Tor Browser's Standard mode: JavaScript on, for what scripts only add (upload progress)."""
-    os.environ.setdefault("SE_AVOID_STATS", "true")
-    options = chromium_options(download_dir, javascript=True)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile-js'}")
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
+    driver = launch_chromium(download_dir, tmp_path / "chromium-profile-js", javascript=True)
     yield driver
     driver.quit()

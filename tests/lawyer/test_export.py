@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -30,8 +29,8 @@ from intake.services.downloads import DownloadFailed
 from tests.factories import LawyerFixture, create_lawyer
 from tests.lawyer.fixtures import NewClient
 from tests.lawyer.helpers import csrf_token, log_in, post_form, submit_directly, totp_code, unescape
+from tests.probes import run_probe
 
-ROOT = Path(__file__).resolve().parents[2]
 # Crosses several 64 KiB age chunks, and is not a multiple of one.
 LARGE_FILE_SIZE = 200 * 1024 + 7
 END_OF_CENTRAL_DIRECTORY = b"PK\x05\x06"
@@ -359,21 +358,7 @@ ALLOWED_GROWTH_BYTES = 64 * MIB
 @pytest.mark.slow
 def test_a_large_file_exports_with_flat_memory(tmp_path: Path) -> None:
     # Given the app in a fresh process (its peak RSS is this export's alone)
-    work_dir = tmp_path / "work"
-    try:
-        completed = subprocess.run(
-            [sys.executable, "-m", "tests.lawyer.big_export", str(work_dir), str(BIG_FILE_SIZE)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-    finally:
-        # pytest keeps recent temp dirs; gigabytes of ciphertext should not linger there.
-        shutil.rmtree(work_dir, ignore_errors=True)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report = run_probe("tests.lawyer.big_export", tmp_path / "work", str(BIG_FILE_SIZE))
 
     # Then memory barely moved while it streamed, and the file decrypts to what was sent
     assert report["peak_rss"] - report["baseline_rss"] < ALLOWED_GROWTH_BYTES, report
