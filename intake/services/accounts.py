@@ -146,9 +146,13 @@ def new_totp_secret() -> str:
 
 
 def totp_qr_data_uri(totp_secret: str, email: str) -> str:
-    """An SVG QR code as a data: URI, so it needs no route and no inline style."""
+    """A PNG QR code as a data: URI, so it needs no route and no inline style.
+
+    PNG, not SVG: Tor Browser's Safest mode disables SVG images, and staff
+    may well use that mode too.
+    """
     uri = pyotp.TOTP(totp_secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
-    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+    return segno.make(uri, error="m").png_data_uri(scale=5, border=2)
 
 
 def seal_totp_secret(secret_key: bytes, user_id: uuid.UUID, totp_secret: str) -> bytes:
