@@ -1,25 +1,39 @@
-"""`flask --app wsgi intake init` and `intake invite`: the operator's first steps.
+"""`flask --app wsgi intake init`, `intake invite` and `intake recover`: the operator's ceremonies.
 
-Both print one-time URLs. The tokens behind them are stored only hashed, so
-whoever reads the database later cannot use them.
+`init` and `invite` print one-time URLs. The tokens behind them are stored
+only hashed, so whoever reads the database later cannot use them. `recover`
+rebuilds the recovery key from trustees' shares for as long as it runs.
 """
 
 from __future__ import annotations
+
+import sys
 
 import click
 from flask import current_app, url_for
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from crypto import fingerprint, generate_identity, split_recovery_key
+from crypto import (
+    RecoveryShareError,
+    combine_recovery_shares,
+    fingerprint,
+    generate_identity,
+    identity_from_secret,
+    split_recovery_key,
+)
 from intake import migrate
 from intake.cli import intake_cli
 from intake.db import session_factory
 from intake.models import Role
 from intake.services import accounts, audit, lawyer_sessions
-from intake.services.keyring import instance_keys
+from intake.services.blobstore import BlobStore
+from intake.services.keyring import instance_keys, submission_recipients
+from intake.services.rekey import RekeyReport, rekey_every_case
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
+# SLIP-39's limit: a split never has more shares than this.
+MAX_RECOVERY_SHARES = 16
 _base_url_option = click.option(
     "--base-url",
     envvar="INTAKE_BASE_URL",
@@ -103,6 +117,78 @@ def end_sessions_command() -> None:
         audit.record(session, "sessions.ended_all", detail=str(ended))
         session.commit()
     click.echo(f"ended {ended} staff session(s)")
+
+
+@intake_cli.command("recover")
+def recover_command() -> None:
+    """Rebuild the recovery key from trustees' shares and re-encrypt every case to the vetted lawyers.
+
+    Shares are read from standard input, one per line, until an empty line or
+    the end of input; at a terminal they are typed without being shown.
+    """
+    config = current_app.config["INTAKE"]
+    with session_factory()() as session:
+        expected_recipient = instance_keys(session).recovery_recipient
+        if expected_recipient is None:
+            raise click.ClickException("This instance has no recovery key: run init first.")
+        if submission_recipients(session) is None:
+            raise click.ClickException(
+                "No lawyer is vetted, so there is nobody to give the cases to. "
+                "Vet at least one lawyer first; nothing was changed."
+            )
+        click.echo(f"Recovery key fingerprint: {fingerprint(expected_recipient)}")
+        click.echo("Compare it with the one on the trustees' sheets before anybody types a share.")
+        try:
+            recovery = identity_from_secret(combine_recovery_shares(_read_shares()))
+        except RecoveryShareError as error:
+            raise click.ClickException(f"{error} Nothing was changed.") from None
+        try:
+            if recovery.recipient != expected_recipient:
+                raise click.ClickException(
+                    "These shares rebuild a key, but not this instance's recovery key "
+                    "(they belong to another instance or a failed init). Nothing was changed."
+                )
+            total = RekeyReport()
+            for case_number, report in rekey_every_case(session, BlobStore(config.blob_dir), recovery.secret):
+                total += report
+                if report.rekeyed_items or report.unreadable_items:
+                    click.echo(f"case {case_number}: {report.describe()}")
+        finally:
+            # Python cannot wipe memory; at least nothing refers to the key any more.
+            del recovery
+        audit.record(session, "instance.recovered", detail=total.describe())
+        session.commit()
+    click.echo(
+        f"Re-encrypted {total.rekeyed_items} item(s) and {total.rewritten_files} file(s) "
+        f"for every vetted lawyer; {total.current_items} item(s) were already up to date."
+    )
+    if total.unreadable_items:
+        click.echo(
+            f"{total.unreadable_items} item(s) could not be opened even with the recovery key "
+            "(damaged, or a file is missing) and were left as they were.",
+            err=True,
+        )
+
+
+def _read_shares() -> list[str]:
+    """Shares, one per line, never echoed."""
+    at_terminal = sys.stdin.isatty()
+    if at_terminal:
+        click.echo("Each trustee types their share (33 words) and presses Enter; it is not shown.")
+        click.echo("Press Enter on an empty line when enough shares are in.")
+    shares: list[str] = []
+    while len(shares) < MAX_RECOVERY_SHARES:
+        if at_terminal:
+            line = click.prompt(f"Share {len(shares) + 1}", hide_input=True, default="", show_default=False)
+        else:
+            line = sys.stdin.readline()
+        share = line.strip()
+        if not share:
+            break
+        shares.append(share)
+        if at_terminal:
+            click.echo(f"Share {len(shares)} read.")
+    return shares
 
 
 def _create_recovery_key(session: Session, threshold: int, count: int) -> None:

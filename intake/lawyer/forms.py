@@ -104,6 +104,12 @@ class ExportForm(FlaskForm):
             )
 
 
+class RekeyForm(FlaskForm):
+    """Re-encrypt a case's items to every vetted lawyer: a button with its CSRF token."""
+
+    submit = SubmitField(_l("Give access now"))
+
+
 class InboxFilterForm(FlaskForm):
     # A GET form: filtering changes nothing, so it needs no CSRF token.
     class Meta:

@@ -5,6 +5,7 @@ import uuid
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from werkzeug.wrappers.response import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
@@ -30,10 +31,11 @@ from intake.lawyer.forms import (
     InboxFilterForm,
     LoginForm,
     MessageForm,
+    RekeyForm,
     StatusForm,
 )
 from intake.models import Case, CaseStatus, User
-from intake.services import accounts, audit, cases, downloads, export, lawyer_sessions
+from intake.services import accounts, audit, cases, downloads, export, lawyer_sessions, rekey
 from intake.services.blobstore import BlobStore
 from intake.submit import fields
 
@@ -226,6 +228,41 @@ def export_case(case: Case, user: User, identity: Identity) -> Response | tuple[
     )
 
 
+@bp.post("/cases/<int:case_number>/rekey")
+@requires_vetted
+@loads_case
+def rekey_case(case: Case, user: User, identity: Identity) -> BaseResponse:
+    if RekeyForm().validate_on_submit():
+        report = rekey.rekey_case(
+            get_session(), BlobStore(intake_config().blob_dir), case, identity.secret, actor=user
+        )
+        _flash_rekey_report(report)
+    return redirect(url_for(".case", case_number=case.number))
+
+
+def _flash_rekey_report(report: rekey.RekeyReport) -> None:
+    if report.rekeyed_items:
+        flash(
+            ngettext(
+                "%(num)d item re-encrypted: every current lawyer can read it now.",
+                "%(num)d items re-encrypted: every current lawyer can read them now.",
+                report.rekeyed_items,
+            ),
+            "success",
+        )
+    if report.unreadable_items:
+        flash(
+            ngettext(
+                "%(num)d item cannot be opened with your key (or has a damaged file) and was left as it was.",
+                "%(num)d items cannot be opened with your key (or have a damaged file) and were left as they were.",
+                report.unreadable_items,
+            ),
+            "error",
+        )
+    if not report.rekeyed_items and not report.unreadable_items:
+        flash(_("Nothing to do: every item already opens for every current lawyer."), "success")
+
+
 def _case_page(case: Case, user: User, identity: Identity, export_form: ExportForm) -> str:
     """The case page; a refused export shows it again with the export form's errors."""
     db = get_session()
@@ -244,6 +281,9 @@ def _case_page(case: Case, user: User, identity: Identity, export_form: ExportFo
         status_form=status_form,
         assign_form=assign_form,
         export_form=export_form,
+        # Offered only to a lawyer who can open an out-of-date item: anybody
+        # else's key could re-encrypt nothing.
+        rekey_form=RekeyForm() if rekey.stale_items_readable_by(db, case, user) else None,
     )
 
 
