@@ -15,7 +15,7 @@ import re
 import threading
 import unicodedata
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import quote
@@ -181,3 +181,22 @@ class _QueueWriter:
         if chunk:
             self._hand_over(chunk)
         return len(chunk)
+
+
+class ChunkReader:
+    """A Reader over an iterator of chunks (such as `decrypted_chunks`), for pyrage to pull from."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+
+    def read(self, size: int) -> bytes:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return b""
+            self._pending = memoryview(chunk)
+        taken = self._pending[:size]
+        self._pending = self._pending[size:]
+        return bytes(taken)
+

@@ -37,7 +37,7 @@ from intake.services import audit
 from intake.services.blobstore import BlobStore
 from intake.services.cases import case_items, staff_emails
 from intake.services.clock import utc_now
-from intake.services.downloads import decrypted_chunks, pushed_chunks, safe_filename
+from intake.services.downloads import ChunkReader, decrypted_chunks, pushed_chunks, safe_filename
 from intake.services.items import AttachmentMeta, ItemPayload, open_item
 from intake.submit.fields import answer_label, question_label
 
@@ -158,7 +158,7 @@ def archive_chunks(
                 with _member(archive, sink, file.path, export.day, force_zip64=large) as member:
                     plaintext = decrypted_chunks(store, file.blob_name, identity_secret)
                     try:
-                        encrypt_stream(_ChunkReader(plaintext), member, [export.offline_recipient])
+                        encrypt_stream(ChunkReader(plaintext), member, [export.offline_recipient])
                     finally:
                         plaintext.close()
 
@@ -270,21 +270,3 @@ class _ArchiveSink:
 
     def discard(self) -> None:
         self._discarding = True
-
-
-class _ChunkReader:
-    """A Reader over an iterator of chunks, for pyrage to pull plaintext from."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = memoryview(b"")
-
-    def read(self, size: int) -> bytes:
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return b""
-            self._pending = memoryview(chunk)
-        taken = self._pending[:size]
-        self._pending = self._pending[size:]
-        return bytes(taken)

@@ -35,7 +35,7 @@ from intake.models import Attachment, Case, Item, ItemRecipient, User, UserStatu
 from intake.services import audit
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.cases import NobodyCanRead, case_items
-from intake.services.downloads import DownloadFailed, decrypted_chunks
+from intake.services.downloads import ChunkReader, DownloadFailed, decrypted_chunks
 from intake.services.keyring import RecipientSet, submission_recipients
 
 
@@ -212,7 +212,7 @@ def _reencrypt_file(
     """
     plaintext = decrypted_chunks(store, blob_name, identity_secret)
     try:
-        encrypt_stream_padded(_ChunkReader(plaintext), target, recipients)
+        encrypt_stream_padded(ChunkReader(plaintext), target, recipients)
     finally:
         plaintext.close()
 
@@ -245,21 +245,3 @@ def _replace_recipient_rows(item: Item, lawyer_ids: Sequence[uuid.UUID]) -> None
     kept = [recipient for recipient in item.recipients if recipient.user_id in wanted]
     added = wanted - {recipient.user_id for recipient in kept}
     item.recipients = [*kept, *(ItemRecipient(item_id=item.id, user_id=user_id) for user_id in added)]
-
-
-class _ChunkReader:
-    """A Reader over an iterator of chunks, for pyrage to pull plaintext from."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = memoryview(b"")
-
-    def read(self, size: int) -> bytes:
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return b""
-            self._pending = memoryview(chunk)
-        taken = self._pending[:size]
-        self._pending = self._pending[size:]
-        return bytes(taken)
