@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from crypto import FAST_TEST_KDF, Identity, generate_identity, wrap_secret
 from intake.models import Role, User, UserStatus
-from intake.services.accounts import new_totp_secret, password_hasher, seal_totp_secret
+from intake.services.accounts import password_hasher
 from intake.services.keyring import instance_keys
+from intake.services.totp import new_totp_secret, seal_totp_secret
 from tests.conftest import TEST_SECRET
 
 

@@ -26,7 +26,7 @@ from intake import migrate
 from intake.cli import intake_cli
 from intake.db import session_factory
 from intake.models import Role
-from intake.services import accounts, audit, lawyer_sessions
+from intake.services import accounts, audit, lawyer_sessions, vetting
 from intake.services.blobstore import BlobStore
 from intake.services.keyring import instance_keys, submission_recipients
 from intake.services.rekey import RekeyReport, rekey_every_case
@@ -65,7 +65,7 @@ def init_command(threshold: int, shares: int, force_new_setup_token: bool, base_
                     "This instance is already initialised; its keys are never replaced. "
                     "To get a new admin setup URL, run again with --force-new-setup-token."
                 )
-            if accounts.count_admins(session) > 0:
+            if vetting.count_admins(session) > 0:
                 raise click.ClickException(
                     "An admin account exists; ask that admin for an invitation instead."
                 )

@@ -15,7 +15,7 @@ from intake.lawyer.enrolment import enrolment_page
 from intake.lawyer.forms import AdminSetupForm, ConfirmForm
 from intake.lawyer.views import login_rate_limit
 from intake.models import Role, User, UserStatus
-from intake.services import accounts, audit
+from intake.services import accounts, audit, vetting
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 security.public("admin.setup")
@@ -46,7 +46,7 @@ def people() -> str:
     db = get_session()
     return render_template(
         "admin/people.html",
-        staff=accounts.staff_by_status(db),
+        staff=vetting.staff_by_status(db),
         UserStatus=UserStatus,
         fingerprint=accounts.key_fingerprint,
         invite_form=InviteForm(),
@@ -84,8 +84,8 @@ def person(person_id: uuid.UUID) -> str:
         "admin/person.html",
         person=person,
         fingerprint=accounts.key_fingerprint(person),
-        sole_reader_cases=accounts.cases_only_readable_by(db, person),
-        transitions=sorted(accounts.ALLOWED_TRANSITIONS[person.status], key=lambda status: status.value),
+        sole_reader_cases=vetting.cases_only_readable_by(db, person),
+        transitions=sorted(vetting.ALLOWED_TRANSITIONS[person.status], key=lambda status: status.value),
         action_form=ConfirmForm(),
     )
 
@@ -98,7 +98,7 @@ def change_status(person_id: uuid.UUID, status: str, user: User) -> BaseResponse
     if not ConfirmForm().validate_on_submit() or status not in {s.value for s in UserStatus}:
         abort(400)
     try:
-        accounts.change_status(db, user, person, UserStatus(status))
+        vetting.change_status(db, user, person, UserStatus(status))
     except ValueError:
         flash(_("That change is not possible for this person."), "error")
     return redirect(url_for(".person", person_id=person.id))

@@ -26,11 +26,8 @@ from intake.services.accounts import (
     hash_token,
     judge_passphrase,
     key_fingerprint,
-    new_totp_secret,
-    open_enrolment_totp,
-    seal_enrolment_totp,
-    totp_qr_data_uri,
 )
+from intake.services.totp import new_totp_secret, open_enrolment_totp, seal_enrolment_totp, totp_qr_data_uri
 
 ENROLMENT_TOTP_KEY = "enrolment_totp"
 ENROLMENT_PROBLEMS: dict[EnrolmentProblem, LazyString] = {

@@ -1,4 +1,4 @@
-"""Staff accounts: invitations, enrolment, login, and vetting.
+"""Staff accounts: invitations, enrolment and login (TOTP in `totp`, vetting in `vetting`).
 
 Two Argon2id computations protect a staff member: the login hash
 (`password_hash`, argon2-cffi's encoded form) and the key wrapping of their
@@ -18,42 +18,30 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, cast
 
-import pyotp
-import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CursorResult, func, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
 from config import Config
 from crypto import (
     DecryptionError,
     KdfParams,
-    derive_subkey,
     fingerprint,
     generate_identity,
     kdf_params_of,
-    open_sealed,
-    seal,
     unwrap_secret,
     wrap_secret,
 )
-from intake.models import Case, Invite, Item, ItemRecipient, Role, User, UserStatus
-from intake.services import audit
+from intake.models import Invite, Role, User, UserStatus
+from intake.services import audit, totp
 from intake.services.clock import as_utc, utc_now
 from intake.services.keyring import instance_keys, kdf_params
-from intake.services.lawyer_sessions import end_all_sessions
 
 INVITE_LIFETIME = dt.timedelta(days=3)
 ADMIN_SETUP_LIFETIME = dt.timedelta(hours=1)
-TOTP_ISSUER = "Intake"
-# pyotp's default: 6 digits every 30 seconds, which every authenticator app supports.
-TOTP_DIGITS = 6
-# Accept the neighbouring time steps too: phones' clocks drift.
-TOTP_DRIFT_STEPS = 1
 MIN_PASSPHRASE_LENGTH = 12
 MAX_PASSPHRASE_LENGTH = 1024
 MIN_PASSPHRASE_WORDS = 5
@@ -136,83 +124,6 @@ def judge_passphrase(passphrase: str, user_inputs: list[str]) -> PassphraseVerdi
         return PassphraseVerdict(True, ())
     hints = [result["feedback"]["warning"], *result["feedback"]["suggestions"]]
     return PassphraseVerdict(False, tuple(hint for hint in hints if hint))
-
-
-# TOTP ------------------------------------------------------------------------
-
-
-def new_totp_secret() -> str:
-    return pyotp.random_base32()
-
-
-def totp_qr_data_uri(totp_secret: str, email: str) -> str:
-    """A PNG QR code as a data: URI, so it needs no route and no inline style.
-
-    PNG, not SVG: Tor Browser's Safest mode disables SVG images, and staff
-    may well use that mode too.
-    """
-    uri = pyotp.TOTP(totp_secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
-    return segno.make(uri, error="m").png_data_uri(scale=5, border=2)
-
-
-def seal_totp_secret(secret_key: bytes, user_id: uuid.UUID, totp_secret: str) -> bytes:
-    """The seed at rest, under a key derived from SECRET_KEY and bound to its user."""
-    return seal(totp_secret.encode(), _totp_key(secret_key), f"totp:{user_id}".encode())
-
-
-def seal_enrolment_totp(config: Config, enrolment_id: str, totp_secret: str) -> bytes:
-    """The seed shown during enrolment, kept in the enrollee's cookie until they confirm it."""
-    return seal(totp_secret.encode(), _totp_key(config.secret_key), f"totp-enrolment:{enrolment_id}".encode())
-
-
-def open_enrolment_totp(config: Config, enrolment_id: str, sealed: bytes) -> str | None:
-    try:
-        return open_sealed(
-            sealed, _totp_key(config.secret_key), f"totp-enrolment:{enrolment_id}".encode()
-        ).decode()
-    except DecryptionError:
-        return None
-
-
-def matching_totp_step(totp_secret: str, code: str, now: dt.datetime) -> int | None:
-    """The time step whose code `code` is (allowing for drift), or None."""
-    code = code.strip().replace(" ", "")
-    if len(code) != TOTP_DIGITS or not code.isdigit():
-        return None
-    totp = pyotp.TOTP(totp_secret)
-    current = totp.timecode(now)
-    for step in range(current - TOTP_DRIFT_STEPS, current + TOTP_DRIFT_STEPS + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code):
-            return step
-    return None
-
-
-def _consume_totp(session: Session, config: Config, user: User, code: str, now: dt.datetime) -> bool:
-    """Check a login code and mark its step used; a code never works twice."""
-    try:
-        totp_secret = open_sealed(
-            user.totp_secret_sealed, _totp_key(config.secret_key), f"totp:{user.id}".encode()
-        ).decode()
-    except DecryptionError:
-        return False
-    step = matching_totp_step(totp_secret, code, now)
-    if step is None:
-        return False
-    # A conditional UPDATE, so two workers racing with the same code cannot both win.
-    consumed = cast(
-        CursorResult[Any],
-        session.execute(
-            update(User)
-            .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
-            .values(totp_last_step=step)
-            .execution_options(synchronize_session="fetch")
-        ),
-    )
-    return consumed.rowcount == 1
-
-
-def _totp_key(secret_key: bytes) -> bytes:
-    return derive_subkey(secret_key, "totp")
 
 
 # Invitations and first-run setup ------------------------------------------------
@@ -308,7 +219,7 @@ def _enrol(
         raise EnrolmentError(EnrolmentProblem.EMAIL_TAKEN)
     if not judge_passphrase(passphrase, [email]).acceptable:
         raise EnrolmentError(EnrolmentProblem.WEAK_PASSPHRASE)
-    step = matching_totp_step(totp_secret, totp_code, utc_now())
+    step = totp.matching_totp_step(totp_secret, totp_code, utc_now())
     if step is None:
         raise EnrolmentError(EnrolmentProblem.WRONG_CODE)
     identity = generate_identity()
@@ -320,7 +231,7 @@ def _enrol(
         role=role,
         status=status,
         password_hash=password_hasher(kdf_params(config)).hash(passphrase),
-        totp_secret_sealed=seal_totp_secret(config.secret_key, user_id, totp_secret),
+        totp_secret_sealed=totp.seal_totp_secret(config.secret_key, user_id, totp_secret),
         # The confirmation code is spent: it cannot be replayed to log in.
         totp_last_step=step,
         public_recipient=identity.recipient,
@@ -361,7 +272,7 @@ def log_in(session: Session, config: Config, email: str, passphrase: str, totp_c
     if user.status not in (UserStatus.VETTED, UserStatus.PENDING):
         _verify_quietly(hasher, user.password_hash, passphrase)
         return None
-    if not _verify_quietly(hasher, user.password_hash, passphrase) or not _consume_totp(
+    if not _verify_quietly(hasher, user.password_hash, passphrase) or not totp.consume_totp(
         session, config, user, totp_code, now
     ):
         _record_failure(user, now)
@@ -410,68 +321,3 @@ def _upgrade_protection(config: Config, user: User, passphrase: str, identity_se
 
 def _wrap_context(user_id: uuid.UUID) -> bytes:
     return f"lawyer:{user_id}".encode()
-
-
-# Vetting ------------------------------------------------------------------------------
-
-
-# Revocation is final: a revoked person who comes back is invited afresh and vetted again.
-ALLOWED_TRANSITIONS: dict[UserStatus, frozenset[UserStatus]] = {
-    UserStatus.PENDING: frozenset({UserStatus.VETTED, UserStatus.REVOKED}),
-    UserStatus.VETTED: frozenset({UserStatus.SUSPENDED, UserStatus.REVOKED}),
-    UserStatus.SUSPENDED: frozenset({UserStatus.VETTED, UserStatus.REVOKED}),
-    UserStatus.REVOKED: frozenset(),
-}
-
-
-def staff_by_status(session: Session) -> dict[UserStatus, list[User]]:
-    users = session.scalars(select(User).order_by(User.email))
-    grouped: dict[UserStatus, list[User]] = {status: [] for status in UserStatus}
-    for user in users:
-        grouped[user.status].append(user)
-    return grouped
-
-
-def change_status(session: Session, admin: User, user: User, new_status: UserStatus) -> None:
-    """Approve, suspend, reinstate or revoke; leaving VETTED ends every session at once."""
-    allowed = ALLOWED_TRANSITIONS.get(user.status, frozenset())
-    if new_status not in allowed:
-        raise ValueError(f"cannot go from {user.status.value} to {new_status.value}")
-    if user.id == admin.id:
-        raise ValueError("admins cannot change their own status")
-    user.status = new_status
-    if new_status is UserStatus.VETTED and user.vetted_day is None:
-        user.vetted_day = utc_now().date()
-    if new_status in (UserStatus.SUSPENDED, UserStatus.REVOKED):
-        end_all_sessions(session, user.id)
-    audit.record(session, f"user.{new_status.value}", actor=admin, detail=str(user.id))
-    session.commit()
-
-
-def cases_only_readable_by(session: Session, user: User) -> list[int]:
-    """Numbers of cases with an item no other vetted lawyer can decrypt.
-
-    Only the recovery trustees could still read those items once this user
-    is gone, so admins see the list before suspending or revoking.
-    """
-    other = aliased(ItemRecipient)
-    other_user = aliased(User)
-    readable_by_someone_else = (
-        select(other.item_id)
-        .join(other_user, other_user.id == other.user_id)
-        .where(other.item_id == Item.id, other.user_id != user.id, other_user.status == UserStatus.VETTED)
-        .exists()
-    )
-    query = (
-        select(Case.number)
-        .join(Item, Item.case_id == Case.id)
-        .join(ItemRecipient, ItemRecipient.item_id == Item.id)
-        .where(ItemRecipient.user_id == user.id, ~readable_by_someone_else)
-        .group_by(Case.number)
-        .order_by(Case.number)
-    )
-    return list(session.scalars(query))
-
-
-def count_admins(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User).where(User.role == Role.ADMIN)) or 0
