@@ -177,6 +177,8 @@ class FormParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.forms: list[dict] = []
         self.links: list[str] = []
+        # Stylesheets, icons, images and scripts the page loads.
+        self.assets: list[str] = []
         self.absolute_urls: list[str] = []
         self._form: dict | None = None
         self._textarea: dict | None = None
@@ -188,6 +190,8 @@ class FormParser(HTMLParser):
                 self.absolute_urls.append(a[key])
         if tag == "a" and "href" in a:
             self.links.append(a["href"])
+        if (tag == "link" and "href" in a) or (tag in ("img", "script") and a.get("src", "").startswith("/")):
+            self.assets.append(a.get("href") or a["src"])
         if tag == "form":
             self._form = {
                 "action": a.get("action", ""),
@@ -330,6 +334,17 @@ def http_checks(base_url: str) -> None:
     if page.absolute_urls:
         fail(f"GET / contains absolute URLs: {page.absolute_urls[:5]}")
     ok("GET / has the security headers, no Onion-Location, no absolute URLs")
+
+    # Static files ship inside the wheel (package-data), not from the source tree.
+    request_page = parse(browser.request("GET", "/request")[2])
+    assets = sorted(set(page.assets + request_page.assets))
+    for asset in assets:
+        status, _headers, _body = browser.request("GET", asset)
+        if status != 200:
+            fail(f"{asset} answered {status} (missing from the wheel's package data?)")
+    if not any(asset.endswith(".css") for asset in assets):
+        fail(f"no stylesheet found among the page's assets: {assets}")
+    ok(f"every asset the pages load is served from the installed package ({len(assets)})")
 
     # The compiled catalogues are in the wheel and used: Russian via Accept-Language.
     status, headers, body = Browser(base_url).request("GET", "/", headers={"Accept-Language": "ru"})
