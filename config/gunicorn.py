@@ -147,6 +147,31 @@ def _install_filter() -> None:
 def on_starting(server: Any) -> None:
     os.umask(umask)
     _install_filter()
+    _end_staff_sessions()
+
+
+def _end_staff_sessions() -> None:
+    """Restart policy: a (re)started server holds no server half of any unlocked key.
+
+    Runs once in the master, before any worker serves, including when Docker
+    restarts a crashed container. If the database cannot be reached the start
+    fails (the app could not serve anyway) and the restart policy retries.
+    """
+    # Imported here, not at the top: reading this file must not need the app
+    # (gunicorn --check-config, the deploy tests), only starting it does.
+    from sqlalchemy.orm import Session
+
+    from config import Config
+    from intake.db import make_engine
+    from intake.services.lawyer_sessions import end_every_session_and_record
+
+    engine = make_engine(Config.from_env().database_url)
+    try:
+        with Session(engine) as session:
+            ended = end_every_session_and_record(session)
+    finally:
+        engine.dispose()
+    logging.getLogger("gunicorn.error").info("ended %d staff session(s) on start", ended)
 
 
 def post_fork(server: Any, worker: Any) -> None:

@@ -91,7 +91,7 @@ def seed(state_file: str, init_output: str) -> None:
     from config import Config
     from crypto import combine_recovery_shares, generate_identity, identity_from_secret
     from intake.db import make_engine
-    from intake.models import Role, User, UserStatus
+    from intake.models import LawyerSession, Role, User, UserStatus
     from intake.services.keyring import instance_keys
 
     config = Config.from_env()
@@ -111,9 +111,10 @@ def seed(state_file: str, init_output: str) -> None:
             fail("the shares printed by `intake init` do not rebuild the stored recovery key")
         # Only what a submission needs: a vetted lawyer's public key. The
         # login fields hold placeholders; nobody logs in during the smoke test.
+        lawyer_id = uuid.uuid4()
         session.add(
             User(
-                id=uuid.uuid4(),
+                id=lawyer_id,
                 email="smoke-lawyer@example.invalid",
                 role=Role.LAWYER,
                 status=UserStatus.VETTED,
@@ -124,6 +125,18 @@ def seed(state_file: str, init_output: str) -> None:
                 failed_logins=0,
                 created_day=today,
                 vetted_day=today,
+            )
+        )
+        # A server half left from before the restart: gunicorn's start must delete it.
+        now = dt.datetime.now(dt.UTC)
+        session.flush()
+        session.add(
+            LawyerSession(
+                id="smoke-stale-session",
+                user_id=lawyer_id,
+                sealed_identity=b"!",
+                created_at=now,
+                last_seen_at=now,
             )
         )
     engine.dispose()
@@ -402,13 +415,16 @@ def verify(state_file: str) -> None:
     from config import Config
     from crypto import decrypt_stream_padded
     from intake.db import make_engine
-    from intake.models import Attachment, Case, Item, Source
+    from intake.models import Attachment, Case, Item, LawyerSession, Source
     from intake.services.items import open_item
 
     keys = json.loads(Path(state_file).read_text(encoding="utf-8"))
     config = Config.from_env()
     engine = make_engine(config.database_url)
     with Session(engine) as session:
+        if session.scalar(select(func.count()).select_from(LawyerSession)):
+            fail("a staff session from before gunicorn started survived the start")
+        ok("gunicorn's start ended the staff session left from before (restart policy)")
         cases = session.scalar(select(func.count()).select_from(Case))
         sources = session.scalar(select(func.count()).select_from(Source))
         items = list(session.scalars(select(Item)))

@@ -113,9 +113,7 @@ def end_sessions_command() -> None:
     and move freely between workers.
     """
     with session_factory()() as session:
-        ended = lawyer_sessions.end_every_session(session)
-        audit.record(session, "sessions.ended_all", detail=str(ended))
-        session.commit()
+        ended = lawyer_sessions.end_every_session_and_record(session)
     click.echo(f"ended {ended} staff session(s)")
 
 

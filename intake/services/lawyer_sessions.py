@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from crypto import DecryptionError, Identity, identity_from_secret, new_session_key, open_sealed, seal
 from intake.models import LawyerSession, User, UserStatus
+from intake.services import audit
 from intake.services.clock import as_utc, utc_now
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
@@ -127,6 +128,14 @@ def end_every_session(session: Session) -> int:
     """Delete every server half (operator command); returns how many there were."""
     ended = cast(CursorResult[Any], session.execute(delete(LawyerSession)))
     return ended.rowcount
+
+
+def end_every_session_and_record(session: Session) -> int:
+    """Restart policy and operator command: lock every key, audit it, commit."""
+    ended = end_every_session(session)
+    audit.record(session, "sessions.ended_all", detail=str(ended))
+    session.commit()
+    return ended
 
 
 def purge_expired_sessions(session: Session) -> None:
