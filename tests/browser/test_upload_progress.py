@@ -44,6 +44,14 @@ def _fill_in_the_russian_form(browser: webdriver.Chrome, live_server: str, attac
     _fill_in_the_russian_form_again(browser, attachment, message=MESSAGE)
 
 
+def _fill_in_the_russian_form_with_a_video(
+    browser: webdriver.Chrome, live_server: str, tmp_path: Path, size: int
+) -> None:
+    video = tmp_path / "видео.mp4"
+    video.write_bytes(bytes(size))
+    _fill_in_the_russian_form(browser, live_server, video)
+
+
 def _fill_in_the_russian_form_again(
     browser: webdriver.Chrome, attachment: Path | None, message: str = ""
 ) -> None:
@@ -186,9 +194,7 @@ class TestAFileOverTheLimit:
     ) -> None:
         browser = browser_with_javascript
         create_readers(db_session)
-        big = tmp_path / "видео.mp4"
-        big.write_bytes(bytes(4 * MIB))
-        _fill_in_the_russian_form(browser, live_server, big)
+        _fill_in_the_russian_form_with_a_video(browser, live_server, tmp_path, 4 * MIB)
 
         browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
 
@@ -229,9 +235,7 @@ def test_an_interrupted_upload_keeps_the_form_and_asks_to_send_again(
 ) -> None:
     browser = browser_with_javascript
     create_readers(db_session)
-    video = tmp_path / "видео.mp4"
-    video.write_bytes(bytes(8 * MIB))
-    _fill_in_the_russian_form(browser, live_server, video)
+    _fill_in_the_russian_form_with_a_video(browser, live_server, tmp_path, 8 * MIB)
     app.wsgi_app = _DropsUploads(app.wsgi_app)  # type: ignore[method-assign]
 
     # When the connection drops halfway through the upload
