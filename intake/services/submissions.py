@@ -31,6 +31,7 @@ from config import Config
 from crypto import derive_codename_keys, encrypt_stream_padded, generate_codename
 from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemRecipient, Source
 from intake.services.blobstore import BlobStore, PendingBlob
+from intake.services.clock import utc_today
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
 from intake.services.keyring import RecipientSet, instance_keys, kdf_params, next_case_number
 from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits
@@ -231,7 +232,3 @@ def _publish_and_commit(
             if file.blob.published:
                 file.blob.store.delete(file.blob.name)
         raise
-
-
-def utc_today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
