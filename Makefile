@@ -25,7 +25,7 @@ translations:
 		if [ -d $$catalogue ]; then $(BIN)/pybabel compile --statistics -d $$catalogue || exit 1; fi; \
 	done
 
-# After changing a public template or intake/submit/fields.py: merge the new
+# After changing a public template or intake/questions.py: merge the new
 # strings into intake/translations, then translate them in ru and uk
 # (tests/test_translations_public.py fails until every one is translated).
 public-catalogue:

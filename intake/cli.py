@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from intake import migrate
+from intake.configuration import current_config
 from intake.db import session_factory
 from intake.models import Attachment
 from intake.services.blobstore import BlobStore
@@ -20,14 +20,14 @@ intake_cli = AppGroup("intake", help="Operate this Intake instance.")
 @intake_cli.command("migrate")
 def migrate_command() -> None:
     """Upgrade the database schema to the newest revision."""
-    migrate.upgrade(current_app.config["INTAKE"].database_url)
+    migrate.upgrade(current_config().database_url)
     click.echo("database is up to date")
 
 
 @intake_cli.command("sweep")
 def sweep_command() -> None:
     """Apply retention (INTAKE_RETENTION_DAYS), then delete blob files no row refers to."""
-    config = current_app.config["INTAKE"]
+    config = current_config()
     store = BlobStore(config.blob_dir)
     with session_factory()() as session:
         if config.retention_days is None:

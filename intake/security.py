@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Response, abort, current_app, g, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -33,17 +35,26 @@ STATIC_HEADERS = {
     ),
 }
 
-# Endpoints anybody may reach. Everything else needs a logged-in staff
-# session (set by the lawyer blueprint's loader as `g.current_user`).
-PUBLIC_ENDPOINTS: set[str] = {"static", "health.healthz"}
-PUBLIC_BLUEPRINTS: set[str] = {"submit"}
-# With a staff port configured, these answer only on it (the lawyers' onion).
-STAFF_BLUEPRINTS: frozenset[str] = frozenset({"lawyer", "admin"})
+ACCESS_RULES_KEY = "intake.access_rules"
 
 
-def public(endpoint: str) -> None:
-    """Allowlist one endpoint; used by blueprints for login and enrolment."""
-    PUBLIC_ENDPOINTS.add(endpoint)
+@dataclass(frozen=True)
+class AccessRules:
+    """Who may reach what; built once per app by create_app.
+
+    Anything not public needs a logged-in staff session (`g.current_user`,
+    set by the staff loader).
+    """
+
+    public_endpoints: frozenset[str]
+    public_blueprints: frozenset[str]
+    # With a staff port configured, these answer only on it (the lawyers' onion).
+    staff_blueprints: frozenset[str]
+
+
+def access_rules() -> AccessRules:
+    rules: AccessRules = current_app.extensions[ACCESS_RULES_KEY]
+    return rules
 
 
 def local_port(environ: dict[str, Any]) -> int | None:
@@ -59,18 +70,31 @@ def local_port(environ: dict[str, Any]) -> int | None:
     return port
 
 
-def init_app(app: Flask, onion_location: str | None, staff_port: int | None) -> None:
-    """Register after the blueprints, so their user loaders run before this gate."""
+def init_app(
+    app: Flask,
+    rules: AccessRules,
+    load_user: Callable[[], None],
+    onion_location: str | None,
+    staff_port: int | None,
+) -> None:
+    """Register the user loader, then the gate that reads what it loaded.
+
+    Flask runs app-wide before_request functions in the order they were
+    registered, and this is the only place that registers these two.
+    """
+    app.extensions[ACCESS_RULES_KEY] = rules
+    app.before_request(load_user)
 
     @app.before_request
     def deny_by_default() -> None:
         endpoint = request.endpoint
         if endpoint is None:
             abort(404)
-        staff_page = request.blueprint in STAFF_BLUEPRINTS
+        rules = access_rules()
+        staff_page = request.blueprint in rules.staff_blueprints
         if staff_port is not None and staff_page and local_port(request.environ) != staff_port:
             abort(404)
-        if endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS:
+        if endpoint in rules.public_endpoints or request.blueprint in rules.public_blueprints:
             return
         if getattr(g, "current_user", None) is None:
             abort(401)

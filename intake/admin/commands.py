@@ -24,6 +24,7 @@ from crypto import (
 )
 from intake import migrate
 from intake.cli import intake_cli
+from intake.configuration import current_config
 from intake.db import session_factory
 from intake.models import Role
 from intake.services import accounts, audit, lawyer_sessions, vetting
@@ -55,7 +56,7 @@ _base_url_option = click.option(
 @_base_url_option
 def init_command(threshold: int, shares: int, force_new_setup_token: bool, base_url: str | None) -> None:
     """Migrate, create the recovery key, print its shares once and an admin setup URL."""
-    config = current_app.config["INTAKE"]
+    config = current_config()
     migrate.upgrade(config.database_url)
     with session_factory()() as session:
         keys = instance_keys(session)
@@ -98,7 +99,6 @@ def invite_command(email: str, role: str, base_url: str | None) -> None:
         if accounts.email_is_taken(session, email):
             raise click.ClickException("An account with this email address already exists.")
         token = accounts.create_invite(session, email, Role(role), inviter=None)
-        session.commit()
     days = accounts.INVITE_LIFETIME.days
     click.echo(f"Enrolment URL for {accounts.normalise_email(email)} (works once, for {days} days):")
     click.echo(_external_url(base_url, "lawyer.enrol", token=token))
@@ -124,7 +124,7 @@ def recover_command() -> None:
     Shares are read from standard input, one per line, until an empty line or
     the end of input; at a terminal they are typed without being shown.
     """
-    config = current_app.config["INTAKE"]
+    config = current_config()
     with session_factory()() as session:
         expected_recipient = instance_keys(session).recovery_recipient
         if expected_recipient is None:
@@ -214,7 +214,7 @@ def _external_url(base_url: str | None, endpoint: str, **values: str) -> str:
     if base_url is None:
         # A loopback link printed on a server would be useless, or worse,
         # pasted into a chat; production must say where staff really are.
-        if current_app.config["INTAKE"].is_production:
+        if current_config().is_production:
             raise click.UsageError("give --base-url (or INTAKE_BASE_URL): the onion address staff use")
         base_url = DEFAULT_BASE_URL
     # No request exists in a CLI command; build one for the address staff will use.

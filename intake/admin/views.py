@@ -6,19 +6,18 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from intake import security
 from intake.admin.forms import InviteForm
+from intake.configuration import current_config
 from intake.db import get_session
 from intake.extensions import limiter
-from intake.lawyer.access import intake_config, requires_admin
-from intake.lawyer.enrolment import enrolment_page
-from intake.lawyer.forms import AdminSetupForm, ConfirmForm
-from intake.lawyer.views import login_rate_limit
 from intake.models import Role, User, UserStatus
 from intake.services import accounts, audit, vetting
+from intake.staff.access import StaffContext, requires_admin
+from intake.staff.enrolment import enrolment_page
+from intake.staff.forms import AdminSetupForm, ConfirmForm
+from intake.staff.limits import login_rate_limit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-security.public("admin.setup")
 
 
 @bp.context_processor
@@ -35,14 +34,16 @@ def setup(token: str) -> str | tuple[str, int]:
     form = AdminSetupForm()
 
     def enrol_first_admin(passphrase: str, totp_secret: str, code: str) -> User:
-        return accounts.enrol_first_admin(db, intake_config(), form.email.data, passphrase, totp_secret, code)
+        return accounts.enrol_first_admin(
+            db, current_config(), form.email.data, passphrase, totp_secret, code
+        )
 
     return enrolment_page(token, form, email=None, enrol=enrol_first_admin, vetted=True)
 
 
 @bp.get("/")
 @requires_admin
-def people() -> str:
+def people(staff: StaffContext) -> str:
     db = get_session()
     return render_template(
         "admin/people.html",
@@ -56,7 +57,7 @@ def people() -> str:
 
 @bp.post("/invites")
 @requires_admin
-def invite(user: User) -> str | BaseResponse:
+def invite(staff: StaffContext) -> str | BaseResponse:
     db = get_session()
     form = InviteForm()
     if not form.validate_on_submit():
@@ -65,8 +66,7 @@ def invite(user: User) -> str | BaseResponse:
     if accounts.email_is_taken(db, form.email.data):
         flash(_("Somebody with this email address already has an account."), "error")
         return redirect(url_for(".people"))
-    token = accounts.create_invite(db, form.email.data, Role(form.role.data), inviter=user)
-    db.commit()
+    token = accounts.create_invite(db, form.email.data, Role(form.role.data), inviter=staff.user)
     # Shown once and never stored in the clear: the admin passes it on out of band.
     return render_template(
         "admin/invite_created.html",
@@ -77,7 +77,7 @@ def invite(user: User) -> str | BaseResponse:
 
 @bp.get("/people/<uuid:person_id>")
 @requires_admin
-def person(person_id: uuid.UUID) -> str:
+def person(staff: StaffContext, person_id: uuid.UUID) -> str:
     db = get_session()
     person = db.get(User, person_id) or abort(404)
     return render_template(
@@ -92,13 +92,13 @@ def person(person_id: uuid.UUID) -> str:
 
 @bp.post("/people/<uuid:person_id>/status/<status>")
 @requires_admin
-def change_status(person_id: uuid.UUID, status: str, user: User) -> BaseResponse:
+def change_status(staff: StaffContext, person_id: uuid.UUID, status: str) -> BaseResponse:
     db = get_session()
     person = db.get(User, person_id) or abort(404)
     if not ConfirmForm().validate_on_submit() or status not in {s.value for s in UserStatus}:
         abort(400)
     try:
-        vetting.change_status(db, user, person, UserStatus(status))
+        vetting.change_status(db, staff.user, person, UserStatus(status))
     except ValueError:
         flash(_("That change is not possible for this person."), "error")
     return redirect(url_for(".person", person_id=person.id))
@@ -106,6 +106,6 @@ def change_status(person_id: uuid.UUID, status: str, user: User) -> BaseResponse
 
 @bp.get("/audit")
 @requires_admin
-def audit_log() -> str:
+def audit_log(staff: StaffContext) -> str:
     page = audit.recent_events(get_session(), max(request.args.get("page", 1, type=int), 1))
     return render_template("admin/audit.html", audit_page=page)

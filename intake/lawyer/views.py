@@ -9,20 +9,22 @@ from flask_babel import ngettext
 from werkzeug.wrappers.response import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
-from crypto import Identity
-from intake import security
+from intake import questions
+from intake.configuration import current_config
 from intake.db import get_session
 from intake.extensions import limiter
-from intake.lawyer.access import (
-    intake_config,
-    load_staff,
+from intake.models import Case, CaseStatus, User
+from intake.services import accounts, cases, downloads, export, lawyer_sessions, rekey
+from intake.services.blobstore import BlobStore
+from intake.staff.access import (
+    StaffContext,
     loads_case,
     requires_session,
     requires_vetted,
     start_staff_session,
 )
-from intake.lawyer.enrolment import enrolment_page
-from intake.lawyer.forms import (
+from intake.staff.enrolment import enrolment_page
+from intake.staff.forms import (
     STATUS_LABELS,
     AssignForm,
     ConfirmForm,
@@ -34,26 +36,16 @@ from intake.lawyer.forms import (
     RekeyForm,
     StatusForm,
 )
-from intake.models import Case, CaseStatus, User
-from intake.services import accounts, audit, cases, downloads, export, lawyer_sessions, rekey
-from intake.services.blobstore import BlobStore
-from intake.submit import fields
+from intake.staff.limits import login_rate_limit
 
 bp = Blueprint("lawyer", __name__, url_prefix="/lawyer")
 # Stored answers are stable choice values; show them as the form asked them.
-bp.add_app_template_global(fields.question_label, "question_label")
-bp.add_app_template_global(fields.answer_label, "answer_label")
-bp.before_app_request(load_staff)
-security.public("lawyer.login")
-security.public("lawyer.enrol")
+bp.add_app_template_global(questions.question_label, "question_label")
+bp.add_app_template_global(questions.answer_label, "answer_label")
 
 LOGIN_FAILED = _l(
     "Those details did not work. Check them and try again; after several attempts, wait a few minutes."
 )
-
-
-def login_rate_limit() -> str:
-    return intake_config().login_rate_limit
 
 
 @bp.context_processor
@@ -70,12 +62,10 @@ def login() -> str | BaseResponse:
     if form.validate_on_submit():
         db = get_session()
         logged_in = accounts.log_in(
-            db, intake_config(), form.email.data, form.passphrase.data, form.totp_code.data
+            db, current_config(), form.email.data, form.passphrase.data, form.totp_code.data
         )
         if logged_in is not None:
-            lawyer_sessions.purge_expired_sessions(db)
-            ticket = lawyer_sessions.open_session(db, logged_in.user, logged_in.identity_secret)
-            db.commit()
+            ticket = lawyer_sessions.start_session(db, logged_in.user, logged_in.identity_secret)
             start_staff_session(ticket)
             return redirect(url_for(".inbox"))
         flash(LOGIN_FAILED, "error")
@@ -84,12 +74,9 @@ def login() -> str | BaseResponse:
 
 @bp.post("/logout")
 @requires_session
-def logout(user: User, session_id: str) -> BaseResponse:
+def logout(staff: StaffContext) -> BaseResponse:
     if ConfirmForm().validate_on_submit():
-        db = get_session()
-        lawyer_sessions.end_session(db, session_id)
-        audit.record(db, "logout", actor=user)
-        db.commit()
+        lawyer_sessions.log_out(get_session(), staff.session_id, staff.user)
         session.clear()
     return redirect(url_for(".login"))
 
@@ -104,20 +91,22 @@ def enrol(token: str) -> str | tuple[str, int]:
     form = EnrolForm()
 
     def enrol_invitee(passphrase: str, totp_secret: str, code: str) -> User:
-        return accounts.enrol_from_invite(db, intake_config(), invite, passphrase, totp_secret, code)
+        return accounts.enrol_from_invite(db, current_config(), invite, passphrase, totp_secret, code)
 
     return enrolment_page(token, form, email=invite.email, enrol=enrol_invitee, vetted=False)
 
 
 @bp.get("/pending")
 @requires_session
-def pending(user: User) -> str:
-    return render_template("lawyer/pending.html", user=user, fingerprint=accounts.key_fingerprint(user))
+def pending(staff: StaffContext) -> str:
+    return render_template(
+        "lawyer/pending.html", user=staff.user, fingerprint=accounts.key_fingerprint(staff.user)
+    )
 
 
 @bp.get("/")
 @requires_vetted
-def inbox(user: User) -> str:
+def inbox(staff: StaffContext) -> str:
     db = get_session()
     form = InboxFilterForm(request.args)
     form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Anyone")))
@@ -126,24 +115,24 @@ def inbox(user: User) -> str:
         assignee_id=_uuid_or_none(form.assignee.data),
         unassigned_only=form.assignee.data == "nobody",
     )
-    page = cases.inbox(db, user, filters, request.args.get("page", 1, type=int))
+    page = cases.inbox(db, staff.user, filters, request.args.get("page", 1, type=int))
     return render_template("lawyer/inbox.html", form=form, inbox=page, filter_args=_filter_args(form))
 
 
 @bp.get("/cases/<int:case_number>")
 @requires_vetted
 @loads_case
-def case(case: Case, user: User, identity: Identity) -> str:
-    return _case_page(case, user, identity, ExportForm())
+def case(staff: StaffContext, case: Case) -> str:
+    return _case_page(staff, case, ExportForm())
 
 
 @bp.post("/cases/<int:case_number>/reply")
 @requires_vetted
 @loads_case
-def reply(case: Case, user: User) -> BaseResponse:
+def reply(staff: StaffContext, case: Case) -> BaseResponse:
     form = MessageForm(prefix="reply")
     if form.validate_on_submit():
-        cases.add_reply(get_session(), case, user, form.message.data)
+        cases.add_reply(get_session(), case, staff.user, form.message.data)
         flash(_("Reply sent. The submitter sees it when they return with their codename."), "success")
     else:
         flash(_("The reply was empty or too long; nothing was sent."), "error")
@@ -153,10 +142,10 @@ def reply(case: Case, user: User) -> BaseResponse:
 @bp.post("/cases/<int:case_number>/note")
 @requires_vetted
 @loads_case
-def note(case: Case, user: User) -> BaseResponse:
+def note(staff: StaffContext, case: Case) -> BaseResponse:
     form = MessageForm(prefix="note")
     if form.validate_on_submit():
-        cases.add_note(get_session(), case, user, form.message.data)
+        cases.add_note(get_session(), case, staff.user, form.message.data)
         flash(_("Note saved. Only lawyers can read it."), "success")
     else:
         flash(_("The note was empty or too long; nothing was saved."), "error")
@@ -166,34 +155,34 @@ def note(case: Case, user: User) -> BaseResponse:
 @bp.post("/cases/<int:case_number>/status")
 @requires_vetted
 @loads_case
-def change_status(case: Case, user: User) -> BaseResponse:
+def change_status(staff: StaffContext, case: Case) -> BaseResponse:
     form = StatusForm()
     if form.validate_on_submit():
-        cases.set_status(get_session(), case, user, CaseStatus(form.status.data))
+        cases.set_status(get_session(), case, staff.user, CaseStatus(form.status.data))
     return redirect(url_for(".case", case_number=case.number))
 
 
 @bp.post("/cases/<int:case_number>/assign")
 @requires_vetted
 @loads_case
-def assign(case: Case, user: User) -> BaseResponse:
+def assign(staff: StaffContext, case: Case) -> BaseResponse:
     db = get_session()
     form = AssignForm()
     form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Nobody")), include_nobody=False)
     if form.validate_on_submit():
-        cases.assign(db, case, user, _uuid_or_none(form.assignee.data))
+        cases.assign(db, case, staff.user, _uuid_or_none(form.assignee.data))
     return redirect(url_for(".case", case_number=case.number))
 
 
 @bp.get("/cases/<int:case_number>/attachments/<uuid:attachment_id>")
 @requires_vetted
 @loads_case
-def download(case: Case, attachment_id: uuid.UUID, user: User, identity: Identity) -> Response:
-    target = downloads.find_download(get_session(), case, attachment_id, user, identity)
+def download(staff: StaffContext, case: Case, attachment_id: uuid.UUID) -> Response:
+    target = downloads.find_download(get_session(), case, attachment_id, staff.user, staff.identity)
     if target is None:
         abort(404)
     chunks = downloads.decrypted_chunks(
-        BlobStore(intake_config().blob_dir), target.blob_name, identity.secret
+        BlobStore(current_config().blob_dir), target.blob_name, staff.identity.secret
     )
     # Never rendered inline, whatever the submitter claimed the file was.
     return Response(
@@ -210,13 +199,15 @@ def download(case: Case, attachment_id: uuid.UUID, user: User, identity: Identit
 @bp.post("/cases/<int:case_number>/export")
 @requires_vetted
 @loads_case
-def export_case(case: Case, user: User, identity: Identity) -> Response | tuple[str, int]:
+def export_case(staff: StaffContext, case: Case) -> Response | tuple[str, int]:
     form = ExportForm()
     if not form.validate_on_submit():
-        return _case_page(case, user, identity, form), 400
-    prepared = export.prepare_export(get_session(), case, user, identity, form.recipient.data)
+        return _case_page(staff, case, form), 400
+    prepared = export.prepare_export(get_session(), case, staff.user, staff.identity, form.recipient.data)
     readme = render_template("lawyer/export_readme.txt", export=prepared)
-    chunks = export.archive_chunks(BlobStore(intake_config().blob_dir), prepared, readme, identity.secret)
+    chunks = export.archive_chunks(
+        BlobStore(current_config().blob_dir), prepared, readme, staff.identity.secret
+    )
     return Response(
         chunks,
         mimetype="application/zip",
@@ -231,10 +222,10 @@ def export_case(case: Case, user: User, identity: Identity) -> Response | tuple[
 @bp.post("/cases/<int:case_number>/rekey")
 @requires_vetted
 @loads_case
-def rekey_case(case: Case, user: User, identity: Identity) -> BaseResponse:
+def rekey_case(staff: StaffContext, case: Case) -> BaseResponse:
     if RekeyForm().validate_on_submit():
         report = rekey.rekey_case(
-            get_session(), BlobStore(intake_config().blob_dir), case, identity.secret, actor=user
+            get_session(), BlobStore(current_config().blob_dir), case, staff.identity.secret, actor=staff.user
         )
         _flash_rekey_report(report)
     return redirect(url_for(".case", case_number=case.number))
@@ -263,10 +254,10 @@ def _flash_rekey_report(report: rekey.RekeyReport) -> None:
         flash(_("Nothing to do: every item already opens for every current lawyer."), "success")
 
 
-def _case_page(case: Case, user: User, identity: Identity, export_form: ExportForm) -> str:
+def _case_page(staff: StaffContext, case: Case, export_form: ExportForm) -> str:
     """The case page; a refused export shows it again with the export form's errors."""
     db = get_session()
-    items = cases.read_case(db, case, user, identity)
+    items = cases.read_case(db, case, staff.user, staff.identity)
     status_form = StatusForm(status=case.status.value)
     assign_form = AssignForm(assignee=str(case.assignee_id) if case.assignee_id else "")
     assign_form.assignee.choices = _assignee_choices(
@@ -283,7 +274,7 @@ def _case_page(case: Case, user: User, identity: Identity, export_form: ExportFo
         export_form=export_form,
         # Offered only to a lawyer who can open an out-of-date item: anybody
         # else's key could re-encrypt nothing.
-        rekey_form=RekeyForm() if rekey.stale_items_readable_by(db, case, user) else None,
+        rekey_form=RekeyForm() if rekey.stale_items_readable_by(db, case, staff.user) else None,
     )
 
 

@@ -130,7 +130,7 @@ def judge_passphrase(passphrase: str, user_inputs: list[str]) -> PassphraseVerdi
 
 
 def create_invite(session: Session, email: str, role: Role, inviter: User | None) -> str:
-    """A one-time enrolment token (shown once, stored hashed); the caller commits."""
+    """A one-time enrolment token (shown once, stored hashed), committed."""
     token = secrets.token_urlsafe(32)
     session.add(
         Invite(
@@ -142,6 +142,7 @@ def create_invite(session: Session, email: str, role: Role, inviter: User | None
         )
     )
     audit.record(session, "invite.created", actor=inviter, detail=role.value)
+    session.commit()
     return token
 
 

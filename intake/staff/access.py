@@ -1,32 +1,45 @@
 """Who is asking: joins the session cookie with its server half, once per request.
 
-`load_staff` runs before security's deny-by-default gate and sets
-`g.current_user` only for a live, unlocked session. The decorators then hand
-views exactly what they need (`user`, `identity`, `session_id`, `case`) as arguments.
+`load_staff` runs before security's deny-by-default gate (create_app
+registers both, in that order) and sets `g.current_user` only for a live,
+unlocked session. The decorators then hand each view a `StaffContext` as its
+first argument; `loads_case` turns the route's `case_number` into the `case`
+argument.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from flask import abort, current_app, g, redirect, session, url_for
+from flask import abort, g, redirect, session, url_for
+from werkzeug.wrappers.response import Response as BaseResponse
 
-from config import Config
+from crypto import Identity
 from intake.db import get_session
-from intake.models import Role, UserStatus
+from intake.models import Role, User, UserStatus
 from intake.services.cases import case_by_number
 from intake.services.lawyer_sessions import SessionTicket, UnlockedSession, resume_session
 
 SESSION_ID_KEY = "staff_session_id"
 SESSION_KEY_KEY = "staff_session_key"
 
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
 
-def intake_config() -> Config:
-    config: Config = current_app.config["INTAKE"]
-    return config
+
+@dataclass(frozen=True)
+class StaffContext:
+    """The logged-in staff member of this request, with their unlocked key."""
+
+    user: User
+    identity: Identity = field(repr=False)
+    session_id: str
+
+
+StaffView = Callable[Concatenate[StaffContext, Params], Result]
 
 
 def load_staff() -> None:
@@ -53,63 +66,59 @@ def start_staff_session(ticket: SessionTicket) -> None:
     session[SESSION_KEY_KEY] = ticket.encode_key()
 
 
-def requires_vetted(view: Callable[..., Any]) -> Callable[..., Any]:
+def requires_vetted(
+    view: StaffView[Params, Result],
+) -> Callable[Params, Result | BaseResponse]:
     """Only vetted staff; pending users are sent to wait for vetting."""
 
     @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        unlocked = _unlocked()
-        if unlocked.user.status is UserStatus.PENDING:
+    def wrapper(*args: Params.args, **kwargs: Params.kwargs) -> Result | BaseResponse:
+        staff = _staff_context()
+        if staff.user.status is UserStatus.PENDING:
             return redirect(url_for("lawyer.pending"))
-        if unlocked.user.status is not UserStatus.VETTED:
+        if staff.user.status is not UserStatus.VETTED:
             abort(403)
-        return view(*args, **_inject(view, unlocked), **kwargs)
+        return view(staff, *args, **kwargs)
 
     return wrapper
 
 
-def requires_admin(view: Callable[..., Any]) -> Callable[..., Any]:
+def requires_admin(view: StaffView[Params, Result]) -> Callable[Params, Result]:
     @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        unlocked = _unlocked()
-        if unlocked.user.role is not Role.ADMIN or unlocked.user.status is not UserStatus.VETTED:
+    def wrapper(*args: Params.args, **kwargs: Params.kwargs) -> Result:
+        staff = _staff_context()
+        if staff.user.role is not Role.ADMIN or staff.user.status is not UserStatus.VETTED:
             abort(403)
-        return view(*args, **_inject(view, unlocked), **kwargs)
+        return view(staff, *args, **kwargs)
 
     return wrapper
 
 
-def requires_session(view: Callable[..., Any]) -> Callable[..., Any]:
+def requires_session(view: StaffView[Params, Result]) -> Callable[Params, Result]:
     """Any live session, vetted or not (the pending page, logout)."""
 
     @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return view(*args, **_inject(view, _unlocked()), **kwargs)
+    def wrapper(*args: Params.args, **kwargs: Params.kwargs) -> Result:
+        return view(_staff_context(), *args, **kwargs)
 
     return wrapper
 
 
-def loads_case(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the route's `case_number` into `case`, or 404."""
+def loads_case(view: Callable[..., Result]) -> Callable[..., Result]:
+    """Turn the route's `case_number` into the view's `case` argument (after the context), or 404."""
 
     @functools.wraps(view)
-    def wrapper(*args: Any, case_number: int, **kwargs: Any) -> Any:
+    def wrapper(staff: StaffContext, *args: Any, case_number: int, **kwargs: Any) -> Result:
         case = case_by_number(get_session(), case_number)
         if case is None:
             abort(404)
-        return view(*args, case=case, **kwargs)
+        return view(staff, case, *args, **kwargs)
 
     return wrapper
 
 
-def _unlocked() -> UnlockedSession:
+def _staff_context() -> StaffContext:
     unlocked: UnlockedSession | None = g.get("unlocked")
     if unlocked is None:
         abort(401)
-    return unlocked
-
-
-def _inject(view: Callable[..., Any], unlocked: UnlockedSession) -> dict[str, Any]:
-    wanted = inspect.signature(view).parameters
-    available = {"user": unlocked.user, "identity": unlocked.identity, "session_id": unlocked.session_id}
-    return {name: value for name, value in available.items() if name in wanted}
+    return StaffContext(user=unlocked.user, identity=unlocked.identity, session_id=unlocked.session_id)

@@ -17,7 +17,7 @@ from wtforms import Field, MultipleFileField, RadioField, StringField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from intake.submit.fields import (
+from intake.questions import (
     CONTACT_CHOICES_WITH_VALUE,
     HELP_REQUEST_QUESTIONS,
     MESSAGE_MAX_CHARS,

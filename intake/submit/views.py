@@ -19,7 +19,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -33,7 +32,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.datastructures import MultiDict
 from wtforms import ValidationError
 
-from config import Config
+from intake.configuration import current_config
 from intake.db import get_session
 from intake.errors import render_error
 from intake.extensions import csrf, limiter
@@ -68,16 +67,11 @@ bp.add_app_template_filter(format_day, "format_day")
 bp.add_app_template_filter(format_number, "format_number")
 
 
-def _config() -> Config:
-    config: Config = current_app.config["INTAKE"]
-    return config
-
-
 @bp.app_template_global()
 def upload_limit_hint() -> str:
     # Said before the upload: a browser without JavaScript cannot check sizes,
     # and an oversized body may end in a reset connection rather than our 413 page.
-    config = _config()
+    config = current_config()
     return gettext(
         "Up to %(per_file)s per file, %(total)s in all.",
         per_file=describe_size(config.max_file_bytes),
@@ -87,12 +81,12 @@ def upload_limit_hint() -> str:
 
 @bp.app_template_global()
 def upload_limit_bytes() -> dict[str, int]:
-    config = _config()
+    config = current_config()
     return {"file": config.max_file_bytes, "total": config.max_submission_bytes}
 
 
 def _configured_limit(name: str) -> Callable[[], str]:
-    return lambda: str(getattr(_config(), name))
+    return lambda: str(getattr(current_config(), name))
 
 
 # Per submitting browser (a random id in its cookie, never an IP) and for the
@@ -108,7 +102,7 @@ _global_upload_limit = limiter.shared_limit(
 )
 _per_client_login_limit = limiter.limit(_configured_limit("login_rate_limit"), methods=["POST"])
 _global_login_limit = limiter.limit(
-    _configured_limit("global_submit_rate_limit"),
+    _configured_limit("global_codename_rate_limit"),
     scope="codename-global",
     key_func=global_key,
     methods=["POST"],
@@ -161,13 +155,13 @@ def _require_csrf_token(fields: MultiDict[str, str]) -> None:
 @contextmanager
 def _streamed_upload(recipients: RecipientSet) -> Iterator[ReceivedUpload]:
     """The request body, parsed and encrypted as it arrives; never via `request.form`."""
-    limits = upload_limits(_config())
+    limits = upload_limits(current_config())
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         raise UploadTooLarge(limits.max_files_total_bytes)
     boundary = request.mimetype_params.get("boundary", "")
     if request.mimetype != "multipart/form-data" or not boundary:
         raise MalformedUpload("not a multipart form")
-    store = BlobStore(_config().blob_dir)
+    store = BlobStore(current_config().blob_dir)
     # Browsers always send Content-Length with a form; without one, assume the largest.
     if not store.has_room_for(request.content_length or limits.max_body_bytes):
         logger.warning("blob store is nearly full: refusing uploads until space is freed")
@@ -183,7 +177,7 @@ def source_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        login = current_login(session, _config().secret_key)
+        login = current_login(session, current_config().secret_key)
         if login is None:
             return redirect(url_for(".codename"))
         return view(*args, login=login, **kwargs)
@@ -215,7 +209,7 @@ def send_request() -> str | tuple[str, int]:
             page = render_template("submit/request.html", form=form, files_discarded=bool(upload.files))
             return page, 400
         receipt = create_submission(
-            get_session(), _config(), recipients, form.answers(), form.message.data, upload.files
+            get_session(), current_config(), recipients, form.answers(), form.message.data, upload.files
         )
     return render_template("submit/receipt.html", codename=receipt.codename)
 
@@ -227,13 +221,13 @@ def codename() -> ResponseReturnValue:
     form = CodenameForm()
     if not form.validate_on_submit():
         return render_template("submit/codename.html", form=form), 400 if form.errors else 200
-    login = find_source(get_session(), _config(), form.codename.data)
+    login = find_source(get_session(), current_config(), form.codename.data)
     if login is None:
         form.codename.errors.append(
             gettext("This codename is not known here. Check each word and try again.")
         )
         return render_template("submit/codename.html", form=form), 400
-    remember_login(session, _config().secret_key, login)
+    remember_login(session, current_config().secret_key, login)
     return redirect(url_for(".replies"))
 
 
@@ -280,7 +274,7 @@ def reply_file(login: SourceLogin, item_id: uuid.UUID, attachment_id: uuid.UUID)
     target = find_reply_attachment(get_session(), login, item_id, attachment_id)
     if target is None:
         abort(404)
-    chunks = decrypted_chunks(BlobStore(_config().blob_dir), target.blob_name, login.identity.secret)
+    chunks = decrypted_chunks(BlobStore(current_config().blob_dir), target.blob_name, login.identity.secret)
     # Always a download, never rendered here: a lawyer's file is not trusted markup.
     return Response(
         chunks,

@@ -15,10 +15,10 @@ from config import Config
 from crypto import DecryptionError, Identity, new_session_key, open_sealed
 from intake import create_app
 from intake.db import engine
-from intake.lawyer.access import SESSION_ID_KEY, SESSION_KEY_KEY
 from intake.models import LawyerSession, Role, User, UserStatus
 from intake.services import lawyer_sessions
 from intake.services.lawyer_sessions import SessionTicket
+from intake.staff.access import SESSION_ID_KEY, SESSION_KEY_KEY
 from tests.factories import LawyerFixture, create_lawyer
 from tests.lawyer.fixtures import NewClient
 from tests.lawyer.helpers import csrf_token, log_in, submit_directly, totp_code
