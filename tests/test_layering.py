@@ -1,4 +1,5 @@
-"""The layout holds: blueprints never import each other, and nothing below them imports a blueprint.
+"""The layout holds: blueprints never import each other, nothing else imports a blueprint,
+and only services commit.
 
 Read from the source's syntax tree, so a forbidden import fails here even
 when it would happen to work at run time.
@@ -103,3 +104,30 @@ def test_the_checker_allows_what_the_layout_allows() -> None:
     assert layering_violations("from intake.services import cases", "intake.lawyer.views") == []
     assert layering_violations("from intake.submit.forms import HelpRequestForm", "intake.submit.views") == []
     assert layering_violations("from intake.questions import question_label", "intake.services.export") == []
+
+
+def commits(source: str) -> list[int]:
+    """Lines that call `.commit()` on anything."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "commit"
+    ]
+
+
+def test_only_services_commit() -> None:
+    # The transaction rule (docs/design.md, Layout): the service a view or
+    # command calls commits; views and CLI commands never do.
+    committing = {
+        module_name(path): lines
+        for path in source_files()
+        if not within(module_name(path), "intake.services")
+        and (lines := commits(path.read_text(encoding="utf-8")))
+    }
+    assert committing == {}
+
+
+def test_the_commit_check_sees_a_commit() -> None:
+    assert commits("def view():\n    db = get_session()\n    db.commit()\n") == [3]

@@ -153,8 +153,30 @@ def usable_invite(session: Session, token: str) -> Invite | None:
     return invite
 
 
+@dataclass(frozen=True)
+class NewRecoveryKey:
+    """The public half of a recovery key just split into shares, and how it was split."""
+
+    recipient: str
+    threshold: int
+    count: int
+
+
+def open_admin_setup(session: Session, new_recovery: NewRecoveryKey | None) -> str:
+    """First run, or a lost setup link: one commit stores the recovery key (if new) and a fresh setup token."""
+    if new_recovery is not None:
+        instance_keys(session).recovery_recipient = new_recovery.recipient
+        audit.record(
+            session, "instance.initialised", detail=f"{new_recovery.threshold}-of-{new_recovery.count}"
+        )
+    token = new_admin_setup_token(session)
+    audit.record(session, "instance.setup_token")
+    session.commit()
+    return token
+
+
 def new_admin_setup_token(session: Session) -> str:
-    """Replace any earlier setup token with a fresh one; the caller commits."""
+    """Replace any earlier setup token with a fresh one; `open_admin_setup` commits."""
     token = secrets.token_urlsafe(32)
     keys = instance_keys(session)
     keys.admin_setup_token_hash = hash_token(token)

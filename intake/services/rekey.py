@@ -114,6 +114,12 @@ def rekey_case(
     return report
 
 
+def record_recovery(session: Session, total: RekeyReport) -> None:
+    """`intake recover` is done: say what it did in the audit log."""
+    audit.record(session, "instance.recovered", detail=total.describe())
+    session.commit()
+
+
 def rekey_every_case(
     session: Session, store: BlobStore, identity_secret: str
 ) -> Iterator[tuple[int, RekeyReport]]:
