@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export INTAKE_DATA_DIR ?= $(CURDIR)/instance
 
-.PHONY: run test test-postgres install dev-install system-packages translations public-catalogue clean bench
+.PHONY: run test check test-postgres install dev-install system-packages translations public-catalogue clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ run: install
 
 test: dev-install system-packages lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fast loop while working: lint, then everything but the multi-gigabyte
+# (`slow`) and headless-browser tests. `make test` still runs all of them.
+check: lint
+	$(BIN)/python -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
 
 lint: dev-install
 	$(BIN)/ruff check .
