@@ -35,6 +35,7 @@ from intake.lawyer.forms import (
     StatusForm,
 )
 from intake.models import Case, CaseStatus, User
+from intake.ratelimit import global_key
 from intake.services import accounts, audit, cases, downloads, export, lawyer_sessions, rekey
 from intake.services.blobstore import BlobStore
 from intake.submit import fields
@@ -56,6 +57,10 @@ def login_rate_limit() -> str:
     return intake_config().login_rate_limit
 
 
+def global_login_rate_limit() -> str:
+    return intake_config().global_login_rate_limit
+
+
 @bp.context_processor
 def staff_context() -> dict[str, object]:
     return {"home_endpoint": "lawyer.inbox", "status_labels": STATUS_LABELS, "logout_form": ConfirmForm()}
@@ -63,6 +68,8 @@ def staff_context() -> dict[str, object]:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(login_rate_limit, methods=["POST"])
+# Each attempt costs an Argon2 derivation, whoever asks: cap them all together too.
+@limiter.limit(global_login_rate_limit, scope="staff-login-global", key_func=global_key, methods=["POST"])
 def login() -> str | BaseResponse:
     if g.get("current_user") is not None:
         return redirect(url_for(".inbox"))
