@@ -47,7 +47,7 @@ from intake.services.sources import (
     current_login,
     find_reply_attachment,
     find_source,
-    forget_login,
+    log_out,
     remember_login,
     source_case,
 )
@@ -183,7 +183,7 @@ def source_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        login = current_login(session, _config().secret_key)
+        login = current_login(get_session(), session, _config().secret_key)
         if login is None:
             return redirect(url_for(".codename"))
         return view(*args, login=login, **kwargs)
@@ -233,7 +233,7 @@ def codename() -> ResponseReturnValue:
             gettext("This codename is not known here. Check each word and try again.")
         )
         return render_template("submit/codename.html", form=form), 400
-    remember_login(session, _config().secret_key, login)
+    remember_login(get_session(), session, _config().secret_key, login)
     return redirect(url_for(".replies"))
 
 
@@ -293,5 +293,5 @@ def reply_file(login: SourceLogin, item_id: uuid.UUID, attachment_id: uuid.UUID)
 def logout() -> ResponseReturnValue:
     form = LogoutForm()
     if form.validate_on_submit():
-        forget_login(session)
+        log_out(get_session(), session, _config().secret_key)
     return redirect(url_for(".index"))
