@@ -41,7 +41,7 @@ def test_login_unlock_case_and_download_with_hostile_content(
     lawyer = create_lawyer(db_session)
     submitted = submit_directly(
         db_session,
-        config.blob_dir,
+        config,
         HOSTILE_MESSAGE,
         files=[(RTL_FILENAME, "text/html", FILE_CONTENT), (HOSTILE_FILENAME, "text/plain", b"x")],
         fields={"name": "<b>bold?</b>"},

@@ -62,7 +62,7 @@ def test_the_cookie_half_alone_decrypts_nothing(
     lawyer_client: FlaskClient, db_session: Session, config: Config
 ) -> None:
     # Given a stolen cookie whose server half is gone (logout elsewhere, expiry, restart policy)
-    submitted = submit_directly(db_session, config.blob_dir, "secret request")
+    submitted = submit_directly(db_session, config, "secret request")
     ticket = cookie_half(lawyer_client)
     db_session.delete(only_session(db_session))
     db_session.commit()
@@ -80,7 +80,7 @@ def test_the_two_halves_join_in_another_worker(
     other_worker: Flask = create_app(config)
     other_client = other_worker.test_client()
     other_client.environ_base["wsgi.url_scheme"] = "https"
-    submitted = submit_directly(db_session, config.blob_dir, "read me in any worker")
+    submitted = submit_directly(db_session, config, "read me in any worker")
     ticket = cookie_half(lawyer_client)
     with other_client.session_transaction() as cookie:
         cookie[SESSION_ID_KEY] = ticket.session_id
