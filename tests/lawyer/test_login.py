@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+import uuid
 from pathlib import Path
 
 import pyotp
@@ -12,13 +13,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crypto import FAST_TEST_KDF, KdfParams, kdf_params_of, wrap_secret
+from crypto import FAST_TEST_KDF, KdfParams, kdf_params_of, open_sealed, wrap_secret
 from intake import create_app
 from intake.db import engine
 from intake.models import LawyerSession, User, UserStatus
 from intake.services.accounts import FREE_LOGIN_FAILURES, password_hasher
 from intake.services.clock import as_utc
+from intake.services.totp import seal_totp_secret
 from tests.conftest import make_config
+from tests.crypto.test_sealing import KNOWN_TOTP_SUBKEY
 from tests.factories import LawyerFixture, create_lawyer
 from tests.lawyer.fixtures import NewClient
 from tests.lawyer.helpers import allow_totp_again, csrf_token, log_in, totp_code
@@ -220,6 +223,15 @@ def test_hash_and_key_wrapping_are_upgraded_on_login(
     db_session.refresh(fixture.user)
     assert "t=1" in fixture.user.password_hash and "m=8" in fixture.user.password_hash
     assert kdf_params_of(fixture.user.wrapped_private_key) == FAST_TEST_KDF
+
+
+def test_totp_seeds_are_sealed_under_the_pinned_subkey() -> None:
+    # Given the master secret and the key pinned by the crypto known-answer test
+    user_id = uuid.uuid4()
+    sealed = seal_totp_secret(bytes(range(32)), user_id, "JBSWY3DPEHPK3PXP")
+    # Then the app's seeds open under it: a changed label would strand every stored seed
+    opened = open_sealed(sealed, bytes.fromhex(KNOWN_TOTP_SUBKEY), f"totp:{user_id}".encode())
+    assert opened == b"JBSWY3DPEHPK3PXP"
 
 
 def test_totp_seed_is_not_stored_in_the_clear(db_session: Session, lawyer: LawyerFixture) -> None:
