@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from sqlalchemy.orm import Session
@@ -14,8 +13,6 @@ from config import Config
 from tests.browser.navigation import click_and_wait_for, submit_and_wait_for
 from tests.factories import create_lawyer, set_recovery_key
 from tests.lawyer.helpers import submit_directly, totp_code
-
-pytestmark = pytest.mark.browser
 
 HOSTILE_MESSAGE = '<script>document.title="pwned"</script><a href="javascript:alert(1)">click me</a>'
 RTL_FILENAME = "../../notes\u202etxt.exe"
