@@ -58,6 +58,7 @@ from intake.services.submissions import (
     receive_upload,
     upload_limits,
 )
+from intake.submit.codename_wait import ask_to_wait, has_waited, spend_wait
 from intake.submit.formatting import describe_size, format_day, format_number
 from intake.submit.forms import CodenameForm, FollowUpForm, HelpRequestForm, LogoutForm
 
@@ -107,11 +108,15 @@ _global_upload_limit = limiter.shared_limit(
     methods=["POST"],
 )
 _per_client_login_limit = limiter.limit(_configured_limit("login_rate_limit"), methods=["POST"])
+# Wrong codenames only; once they are spent, visitors wait a minute rather than an hour.
 _global_login_limit = limiter.limit(
     _configured_limit("global_submit_rate_limit"),
     scope="codename-global",
     key_func=global_key,
     methods=["POST"],
+    deduct_when=lambda response: response.status_code == 400,
+    exempt_when=has_waited,
+    on_breach=ask_to_wait,
 )
 
 
@@ -224,6 +229,8 @@ def send_request() -> str | tuple[str, int]:
 @_per_client_login_limit
 @_global_login_limit
 def codename() -> ResponseReturnValue:
+    if request.method == "POST":
+        spend_wait()
     form = CodenameForm()
     if not form.validate_on_submit():
         return render_template("submit/codename.html", form=form), 400 if form.errors else 200
