@@ -31,8 +31,16 @@ class Argon2Counter:
 
     def counting(self, real: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = real(*args, **kwargs)
+            except argon2.exceptions.InvalidHashError:
+                # Refused while parsing the hash: no Argon2 work was done.
+                raise
+            except argon2.exceptions.VerificationError:
+                self.calls += 1
+                raise
             self.calls += 1
-            return real(*args, **kwargs)
+            return result
 
         return wrapper
 
