@@ -69,6 +69,9 @@ class Config:
     global_submit_rate_limit: str
     login_rate_limit: str
     global_codename_rate_limit: str
+    # Lawyer logins answered per window for everybody together: a client that
+    # drops its cookie escapes the per-client limit, not this one.
+    global_login_rate_limit: str
     # Days a closed case is kept after its last activity before `intake sweep`
     # deletes it; None keeps cases forever.
     retention_days: int | None
@@ -126,6 +129,7 @@ class Config:
             global_submit_rate_limit=_rate_limit(env, "INTAKE_GLOBAL_SUBMIT_RATE_LIMIT", "600 per hour"),
             login_rate_limit=_rate_limit(env, "INTAKE_LOGIN_RATE_LIMIT", "30 per hour"),
             global_codename_rate_limit=_rate_limit(env, "INTAKE_GLOBAL_CODENAME_RATE_LIMIT", "600 per hour"),
+            global_login_rate_limit=_rate_limit(env, "INTAKE_GLOBAL_LOGIN_RATE_LIMIT", "120 per hour"),
             retention_days=_optional_positive_int(env, "INTAKE_RETENTION_DAYS"),
         )
 

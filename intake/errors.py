@@ -46,7 +46,10 @@ def init_app(app: Flask) -> None:
             return render_error(403)
 
     @app.errorhandler(429)
-    def too_many_requests(_error: HTTPException) -> tuple[str, int]:
+    def too_many_requests(error: HTTPException) -> ResponseReturnValue:
+        # A limit that answers for itself (the codename page's wait) keeps its answer.
+        if error.response is not None:
+            return error.response
         return render_error(429, retry_after=_seconds_until_retry())
 
     @app.errorhandler(HTTPException)

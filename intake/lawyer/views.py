@@ -14,6 +14,7 @@ from intake.configuration import current_config
 from intake.db import get_session
 from intake.extensions import limiter
 from intake.models import Case, CaseStatus, User
+from intake.ratelimit import global_key
 from intake.services import accounts, cases, downloads, export, lawyer_sessions, rekey
 from intake.services.blobstore import BlobStore
 from intake.staff.access import (
@@ -36,7 +37,7 @@ from intake.staff.forms import (
     RekeyForm,
     StatusForm,
 )
-from intake.staff.limits import login_rate_limit
+from intake.staff.limits import global_login_rate_limit, login_rate_limit
 
 bp = Blueprint("lawyer", __name__, url_prefix="/lawyer")
 # Stored answers are stable choice values; show them as the form asked them.
@@ -55,6 +56,8 @@ def staff_context() -> dict[str, object]:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(login_rate_limit, methods=["POST"])
+# Each attempt costs an Argon2 derivation, whoever asks: cap them all together too.
+@limiter.limit(global_login_rate_limit, scope="staff-login-global", key_func=global_key, methods=["POST"])
 def login() -> str | BaseResponse:
     if g.get("current_user") is not None:
         return redirect(url_for(".inbox"))

@@ -9,18 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from crypto import DecryptionError, Identity
-from intake.models import Case, CaseRead, CaseStatus, Item, ItemKind, ItemRecipient, User, UserStatus
+from intake.models import (
+    Attachment,
+    Case,
+    CaseRead,
+    CaseStatus,
+    Item,
+    ItemKind,
+    ItemRecipient,
+    User,
+    UserStatus,
+)
 from intake.services import audit
 from intake.services.clock import utc_now
 from intake.services.downloads import safe_filename
 from intake.services.items import ItemPayload, open_item, seal_item
 from intake.services.keyring import RecipientSet, submission_recipients, vetted_lawyers
+from intake.services.submissions import EncryptedFile
 
 INBOX_PAGE_SIZE = 50
 MAX_MESSAGE_LENGTH = 100_000
@@ -203,20 +215,50 @@ def _mark_read(session: Session, case: Case, viewer: User) -> None:
 # Writing to a case ------------------------------------------------------------------
 
 
-def add_reply(session: Session, case: Case, author: User, message: str) -> None:
-    """A reply the submitter reads with their codename; lawyers and recovery can read it too."""
+def reply_recipients(session: Session, case: Case) -> list[str]:
+    """Whom a reply and its files are encrypted to: the submitter's codename key, the lawyers, recovery."""
+    return [case.source.reply_recipient, *_current_recipients(session).recipients]
+
+
+def add_reply(
+    session: Session, case: Case, author: User, message: str, files: Sequence[EncryptedFile] = ()
+) -> None:
+    """A reply the submitter reads with their codename; lawyers and recovery can read it too.
+
+    `files` were encrypted to `reply_recipients` as they were received; they
+    are published here and deleted again if the reply cannot be stored.
+    """
     recipients = _current_recipients(session)
-    _append_item(
+    payload = ItemPayload(message=message, attachments=tuple(file.meta for file in files))
+    item = _append_item(
         session,
         case,
         author,
         ItemKind.REPLY,
-        seal_item(ItemPayload(message=message), [case.source.reply_recipient, *recipients.recipients]),
+        seal_item(payload, [case.source.reply_recipient, *recipients.recipients]),
         recipients,
         visible_to_source=True,
     )
+    item.attachments = [
+        Attachment(
+            id=uuid.UUID(file.meta.attachment_id),
+            position=position,
+            blob_name=file.blob.name,
+            ciphertext_size=file.blob.size,
+        )
+        for position, file in enumerate(files)
+    ]
     audit.record(session, "case.replied", actor=author, case_number=case.number)
-    session.commit()
+    try:
+        for file in files:
+            file.blob.publish()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        for file in files:
+            if file.blob.published:
+                file.blob.store.delete(file.blob.name)
+        raise
 
 
 def add_note(session: Session, case: Case, author: User, message: str) -> None:
@@ -250,7 +292,7 @@ def _append_item(
     ciphertext: bytes,
     recipients: RecipientSet,
     visible_to_source: bool,
-) -> None:
+) -> Item:
     # Lock the case row so concurrent writers take turns at the next seq
     # (PostgreSQL); SQLite serialises writers on its own.
     session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
@@ -274,6 +316,7 @@ def _append_item(
     case.last_activity_day = today
     # The author has seen what they wrote; it should not mark the case unread for them.
     _mark_read(session, case, author)
+    return item
 
 
 def set_status(session: Session, case: Case, actor: User, status: CaseStatus) -> None:

@@ -46,7 +46,7 @@ from intake.services.sources import (
     current_login,
     find_reply_attachment,
     find_source,
-    forget_login,
+    log_out,
     remember_login,
     source_case,
 )
@@ -57,6 +57,7 @@ from intake.services.submissions import (
     receive_upload,
     upload_limits,
 )
+from intake.submit.codename_wait import ask_to_wait, has_waited, spend_wait
 from intake.submit.formatting import describe_size, format_day, format_number
 from intake.submit.forms import CodenameForm, FollowUpForm, HelpRequestForm, LogoutForm
 
@@ -101,11 +102,15 @@ _global_upload_limit = limiter.shared_limit(
     methods=["POST"],
 )
 _per_client_login_limit = limiter.limit(_configured_limit("login_rate_limit"), methods=["POST"])
+# Wrong codenames only; once they are spent, visitors wait a minute rather than an hour.
 _global_login_limit = limiter.limit(
     _configured_limit("global_codename_rate_limit"),
     scope="codename-global",
     key_func=global_key,
     methods=["POST"],
+    deduct_when=lambda response: response.status_code == 400,
+    exempt_when=has_waited,
+    on_breach=ask_to_wait,
 )
 
 
@@ -177,7 +182,7 @@ def source_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        login = current_login(session, current_config().secret_key)
+        login = current_login(get_session(), session, current_config().secret_key)
         if login is None:
             return redirect(url_for(".codename"))
         return view(*args, login=login, **kwargs)
@@ -218,6 +223,8 @@ def send_request() -> str | tuple[str, int]:
 @_per_client_login_limit
 @_global_login_limit
 def codename() -> ResponseReturnValue:
+    if request.method == "POST":
+        spend_wait()
     form = CodenameForm()
     if not form.validate_on_submit():
         return render_template("submit/codename.html", form=form), 400 if form.errors else 200
@@ -227,7 +234,7 @@ def codename() -> ResponseReturnValue:
             gettext("This codename is not known here. Check each word and try again.")
         )
         return render_template("submit/codename.html", form=form), 400
-    remember_login(session, current_config().secret_key, login)
+    remember_login(get_session(), session, current_config().secret_key, login)
     return redirect(url_for(".replies"))
 
 
@@ -287,5 +294,5 @@ def reply_file(login: SourceLogin, item_id: uuid.UUID, attachment_id: uuid.UUID)
 def logout() -> ResponseReturnValue:
     form = LogoutForm()
     if form.validate_on_submit():
-        forget_login(session)
+        log_out(get_session(), session, current_config().secret_key)
     return redirect(url_for(".index"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -14,8 +13,6 @@ from sqlalchemy.orm import Session
 from intake.models import Case, CaseStatus
 from tests.browser.navigation import click_and_wait_for, submit_and_wait_for
 from tests.submit.helpers import add_reply, create_readers, decrypt_attachment, decrypt_item
-
-pytestmark = pytest.mark.browser
 
 MESSAGE = "Меня мобилизовали, но я не хочу воевать. Я сейчас в Казахстане. Что мне делать?"
 FOLLOW_UP = "Спасибо. Посылаю вторую страницу."

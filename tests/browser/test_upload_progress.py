@@ -31,8 +31,6 @@ from tests.submit.helpers import (
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-pytestmark = pytest.mark.browser
-
 MIB = 1024 * 1024
 MESSAGE = "Прошу помочь: повестка во вложении."
 # Slow enough that the page shows the upload under way, as it would over Tor.
