@@ -75,3 +75,22 @@ def test_landing_page_names_the_organisation_when_configured(tmp_path: Path, dat
     client = app.test_client()
     page = client.get("/?lang=uk", base_url="https://localhost").get_data(as_text=True)
     assert "Цей сервіс веде Правозащитная группа «Тест»." in page
+
+
+@pytest.mark.parametrize(
+    ("lang", "hidden_data", "what_to_do", "never_altered"),
+    [
+        ("ru", "В фотографиях и документах есть скрытые данные", "отправьте вместо фотографии её скриншот", "Мы никогда не меняем присланные файлы"),
+        ("uk", "У фотографіях і документах є приховані дані", "надішліть замість фотографії її знімок екрана", "Ми ніколи не змінюємо надіслані файли"),
+    ],
+)
+def test_the_file_field_warns_about_hidden_data_in_photos_and_documents(
+    client: FlaskClient, readers: ReadersFixture, lang: str, hidden_data: str, what_to_do: str, never_altered: str
+) -> None:
+    page = client.get(f"/request?lang={lang}").get_data(as_text=True)
+    warning = re.search(r'<div class="warning" id="attachments-metadata">(.*?)</div>', page, re.DOTALL)
+    assert warning, "no metadata warning beside the file field"
+    for advice in (hidden_data, what_to_do, never_altered, "Scrambled Exif", "mat2"):
+        assert advice in warning.group(1)
+    # Screen readers announce the warning with the file field.
+    assert re.search(r'<input[^>]*aria-describedby="attachments-metadata"[^>]*type="file"', page)

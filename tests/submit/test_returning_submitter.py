@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -254,3 +255,54 @@ def test_reply_files_download_only_for_their_source(
     stranger.environ_base["wsgi.url_scheme"] = "https"
     log_in(stranger, submit(stranger))
     assert stranger.get(url).status_code == 404
+
+
+def progress_line(page: str) -> str:
+    match = re.search(r'<p class="notice" id="case-progress">([^<]+)</p>', page)
+    assert match, "no status line on the page"
+    return match.group(1)
+
+
+def test_the_status_line_follows_the_submitters_message_and_the_lawyers_reply(
+    app: Flask, client: FlaskClient, db_session: Session, readers: ReadersFixture
+) -> None:
+    # Given a case a lawyer works on and that is waiting for the submitter
+    log_in(client, submit(client))
+    case = db_session.scalars(select(Case)).one()
+    case.status = CaseStatus.WAITING_FOR_SUBMITTER
+    db_session.commit()
+    assert progress_line(client.get("/replies").get_data(as_text=True)).startswith("Юрист ждёт вашего ответа")
+
+    # When the submitter writes again, then the line says the lawyers have it
+    parts = [Text("csrf_token", csrf_token(client, "/replies")), Text("message", "Вот мой ответ.")]
+    assert post_parts(client, "/replies?lang=ru", parts).status_code == 302
+    page = client.get("/replies").get_data(as_text=True)
+    assert progress_line(page) == "Юристы получили ваше новое сообщение. Юрист ответит здесь."
+
+    # When a lawyer replies while working on the case, then the line says a lawyer answered
+    db_session.expire_all()
+    db_session.scalars(select(Case)).one().status = CaseStatus.IN_PROGRESS
+    db_session.commit()
+    add_reply(app, db_session, readers, "Получили, спасибо.")
+    page = client.get("/replies").get_data(as_text=True)
+    assert progress_line(page) == "Юрист ответил. Прочитайте ответ ниже."
+
+
+@pytest.mark.parametrize(
+    ("kind", "ru_label"),
+    [
+        ("relative_left_unit", "Кто-то из моих родственников ушёл из своей части"),
+        ("relative_avoiding_mobilisation", "Кто-то из моих родственников скрывается от мобилизации"),
+        ("relative_missing", "Кто-то из моих родственников пропал без вести"),
+    ],
+)
+def test_a_relative_can_say_what_happened_to_their_relative(
+    client: FlaskClient, db_session: Session, readers: ReadersFixture, kind: str, ru_label: str
+) -> None:
+    form = client.get("/request?lang=ru").get_data(as_text=True)
+    assert f'value="{kind}"' in form and ru_label in form
+    token = csrf_token(client, "/request?lang=ru")
+    response = post_parts(client, "/request", help_request_parts(token, "Мой сын ушёл из части.", [], help_kind=kind))
+    assert response.status_code == 200
+    item = db_session.scalars(select(Case)).one().items[0]
+    assert decrypt_item(item, readers.lawyer.identity).fields["help_kind"] == kind
