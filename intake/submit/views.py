@@ -59,6 +59,7 @@ from intake.services.submissions import (
     receive_upload,
     upload_limits,
 )
+from intake.submit.accessibility import aria_attributes
 from intake.submit.formatting import describe_size, format_day, format_number
 from intake.submit.forms import CodenameForm, FollowUpForm, HelpRequestForm, LogoutForm
 
@@ -67,6 +68,8 @@ logger = logging.getLogger("intake.submit")
 bp = Blueprint("submit", __name__)
 bp.add_app_template_filter(format_day, "format_day")
 bp.add_app_template_filter(format_number, "format_number")
+bp.add_app_template_filter(describe_size, "describe_size")
+bp.add_app_template_global(aria_attributes, "aria_attributes")
 
 
 def _config() -> Config:
