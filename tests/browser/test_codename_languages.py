@@ -21,9 +21,12 @@ pytestmark = pytest.mark.browser
 LATIN_LOOK_ALIKES = str.maketrans("АВЕКМНОРСТХ", "ABEKMHOPCTX")
 
 
-def ask_for_help(browser: webdriver.Chrome, live_server: str, language: str, sent: str) -> str:
+def ask_for_help(
+    browser: webdriver.Chrome, live_server: str, language: str, help_kind: str, photo_warning: str, sent: str
+) -> str:
     browser.get(f"{live_server}/request?lang={language}")
-    browser.find_element(By.CSS_SELECTOR, "input[name=help_kind][value=mobilisation]").click()
+    assert photo_warning in browser.find_element(By.ID, "attachments-metadata").text
+    browser.find_element(By.CSS_SELECTOR, f"input[name=help_kind][value={help_kind}]").click()
     browser.find_element(By.CSS_SELECTOR, "input[name=urgency][value=danger_now]").click()
     browser.find_element(By.ID, "message").send_keys("Помогите, пожалуйста.")
     submit_and_wait_for(browser, "form button[type=submit]", sent)
@@ -40,14 +43,23 @@ def type_codename(browser: webdriver.Chrome, live_server: str, language: str, ty
 
 
 @pytest.mark.parametrize(
-    ("language", "wordlist", "sent", "misspelt_notice", "no_replies"),
+    ("language", "wordlist", "help_kind", "photo_warning", "sent", "misspelt_notice", "no_replies"),
     [
         pytest.param(
-            "ru", RUSSIAN, "Ваше обращение отправлено", "не входит в слова кодовых фраз", "Ответов пока нет", id="ru"
+            "ru",
+            RUSSIAN,
+            "relative_left_unit",
+            "скрытые данные",
+            "Ваше обращение отправлено",
+            "не входит в слова кодовых фраз",
+            "Ответов пока нет",
+            id="ru",
         ),
         pytest.param(
             "uk",
             UKRAINIAN,
+            "relative_missing",
+            "приховані дані",
             "Ваше звернення надіслано",
             "не належить до слів кодових фраз",
             "Відповідей поки немає",
@@ -61,14 +73,17 @@ def test_codename_in_the_page_language_survives_typos_yo_and_latin_letters(
     db_session: Session,
     language: str,
     wordlist: Wordlist,
+    help_kind: str,
+    photo_warning: str,
     sent: str,
     misspelt_notice: str,
     no_replies: str,
 ) -> None:
     create_readers(db_session)
 
-    # Given a help request sent from the page in this language
-    codename = ask_for_help(browser, live_server, language, sent)
+    # Given a relative's help request sent from the page in this language,
+    # whose file field warned about hidden data in photos
+    codename = ask_for_help(browser, live_server, language, help_kind, photo_warning, sent)
 
     # Then the receipt shows the codename in the page's own words
     words = codename.split()

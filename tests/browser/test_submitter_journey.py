@@ -70,7 +70,7 @@ def test_ask_in_russian_with_a_file_then_come_back_with_the_codename(
     page = submit_and_wait_for(browser, "form button[type=submit]", REPLY)
 
     # Then they see the reply and the status in plain words, but not what they wrote
-    assert "Юрист работает над вашим делом." in page
+    assert "Юрист ответил. Прочитайте ответ ниже." in page
     assert MESSAGE not in page
 
     # And they can write again with another file
