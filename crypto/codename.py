@@ -97,6 +97,22 @@ WORDLISTS = (ENGLISH, RUSSIAN, UKRAINIAN)
 _CANONICAL = {
     word_skeleton(word): word.replace("ё", "е") for wordlist in WORDLISTS for word in wordlist.words
 }
+# For suggestions: (skeleton, word, language) of every list word, indexed by the
+# skeleton with any one letter deleted, and by the first one and two letters.
+_ALL_ENTRIES = tuple(
+    (word_skeleton(word), word, wordlist.language) for wordlist in WORDLISTS for word in wordlist.words
+)
+_BY_DELETION: dict[str, list[tuple[str, str, str]]] = {}
+_BY_BEGINNING: dict[str, list[tuple[str, str, str]]] = {}
+for _entry in _ALL_ENTRIES:
+    for _key in {_entry[0], *{_entry[0][:i] + _entry[0][i + 1 :] for i in range(len(_entry[0]))}}:
+        _BY_DELETION.setdefault(_key, []).append(_entry)
+    for _beginning in {_entry[0][:1], _entry[0][:2]}:
+        _BY_BEGINNING.setdefault(_beginning, []).append(_entry)
+_LANGUAGES_OF: dict[str, set[str]] = {}
+for _entry in _ALL_ENTRIES:
+    _LANGUAGES_OF.setdefault(_entry[1].replace("ё", "е"), set()).add(_entry[2])
+_LONGEST_WORD = max(len(word) for wordlist in WORDLISTS for word in wordlist.words)
 
 
 def generate_codename(wordlist: Wordlist = ENGLISH, words: int | None = None) -> str:
@@ -125,24 +141,37 @@ def normalise_codename(text: str) -> str:
 
 
 def closest_word(typed: str, context: list[str]) -> str:
-    """The list word nearest to `typed` by edit distance, preferring the lists `context` came from."""
-    skeleton = word_skeleton(typed)
-    preferred = [wordlist for wordlist in WORDLISTS if any(word in _canonical_set(wordlist) for word in context)]
-    candidates = preferred or list(WORDLISTS)
+    """The list word nearest to `typed` by edit distance, preferring the lists `context` came from.
+
+    Cheap whatever is typed: words one edit away are found through an index
+    of every word with one letter deleted; failing that, only words with the
+    same first two letters (or first letter) are compared.
+    """
+    skeleton = word_skeleton(typed)[: _LONGEST_WORD + 2]
+    languages = {language for word in context for language in _LANGUAGES_OF.get(word, ())}
+    nearby = {entry for key in {skeleton, *_deletions(skeleton)} for entry in _BY_DELETION.get(key, ())}
+    if not nearby:
+        nearby = set(_BY_BEGINNING.get(skeleton[:2]) or _BY_BEGINNING.get(skeleton[:1]) or ())
+    if not nearby:
+        # Not even the first letter is a list letter (a digit, another script): no word is
+        # meaningfully close, so name one of about the same length.
+        return min(_ALL_ENTRIES, key=lambda entry: (abs(len(entry[0]) - len(skeleton)), entry[1]))[1]
+    preferred = [entry for entry in nearby if entry[2] in languages] or list(nearby)
     return min(
-        (word for wordlist in candidates for word in wordlist.words),
-        key=lambda word: (_edit_distance(skeleton, word_skeleton(word)), -_common_prefix(skeleton, word), word),
-    )
+        preferred,
+        key=lambda entry: (_edit_distance(skeleton, entry[0]), -_common_prefix(skeleton, entry[0]), entry[1]),
+    )[1]
 
 
-def _common_prefix(skeleton: str, word: str) -> int:
+def _deletions(skeleton: str) -> set[str]:
+    return {skeleton[:i] + skeleton[i + 1 :] for i in range(len(skeleton))}
+
+
+def _common_prefix(first: str, second: str) -> int:
     """How many first letters agree: people mistype the end of a word more often than its start."""
-    other = word_skeleton(word)
-    return next((i for i, (a, b) in enumerate(zip(skeleton, other, strict=False)) if a != b), min(len(skeleton), len(other)))
-
-
-def _canonical_set(wordlist: Wordlist) -> frozenset[str]:
-    return frozenset(word.replace("ё", "е") for word in wordlist.words)
+    return next(
+        (i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b), min(len(first), len(second))
+    )
 
 
 def _edit_distance(first: str, second: str) -> int:

@@ -13,6 +13,7 @@ from crypto.codename import (
     UKRAINIAN,
     WORDLISTS,
     UnknownCodenameWord,
+    closest_word,
     word_skeleton,
 )
 
@@ -220,3 +221,11 @@ def test_a_typo_names_the_word_and_suggests_the_closest_one_from_the_same_list()
     with pytest.raises(UnknownCodenameWord) as raised:
         normalise_codename("abacus yodel zippy quiver mango velvet zoon")
     assert raised.value.suggestion == "zoom"
+
+
+def test_any_unknown_word_gets_a_list_word_as_suggestion() -> None:
+    # Long gibberish, digits and other scripts are compared only with a few words, never all of them.
+    every_word = {word for wordlist in WORDLISTS for word in wordlist.words}
+    for typed in ["ж" * 2000, "x" * 40, "12345", "ქართული", "котт"]:
+        assert closest_word(typed, []) in every_word
+    assert closest_word("котт", []) == "кот"
