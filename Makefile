@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export INTAKE_DATA_DIR ?= $(CURDIR)/instance
 
-.PHONY: run test check test-postgres install dev-install system-packages translations public-catalogue clean bench
+.PHONY: run test check test-postgres install dev-install system-packages translations public-catalogue wordlists clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ public-catalogue:
 	mkdir -p build
 	$(BIN)/pybabel extract -F babel-public.cfg -k lazy_gettext --add-location=file --sort-by-file -o build/public.pot .
 	$(BIN)/pybabel update -i build/public.pot -d intake/translations -w 100 --no-fuzzy-matching --ignore-obsolete
+
+# Rebuilds crypto/wordlists/{ru,uk}.txt from pinned word data; the output is committed.
+wordlists: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[wordlists]'
+	$(BIN)/python tools/build-wordlists
 
 system-packages:
 	tools/ensure-system-packages age chromium chromium-driver

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import enum
 import hmac
 import time
 import uuid
@@ -24,7 +25,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from config import Config
@@ -70,9 +71,21 @@ class Reply:
     attachments: tuple[AttachmentMeta, ...]
 
 
+class CaseProgress(enum.Enum):
+    """What the submitter's status line says: the case status, told by the latest event they know of."""
+
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    NEW_MESSAGE_RECEIVED = "new_message_received"
+    ANSWERED = "answered"
+    WAITING_FOR_SUBMITTER = "waiting_for_submitter"
+    CLOSED = "closed"
+
+
 @dataclass(frozen=True)
 class SourceCase:
     status: CaseStatus
+    progress: CaseProgress
     replies: list[Reply]
     unreadable_replies: int
 
@@ -184,7 +197,37 @@ def source_case(session: Session, login: SourceLogin) -> SourceCase | None:
             unreadable += 1
             continue
         replies.append(Reply(item.id, item.created_day, payload.message, payload.attachments))
-    return SourceCase(status=case.status, replies=replies, unreadable_replies=unreadable)
+    return SourceCase(
+        status=case.status,
+        progress=_progress(session, case),
+        replies=replies,
+        unreadable_replies=unreadable,
+    )
+
+
+def _progress(session: Session, case: Case) -> CaseProgress:
+    """A follow-up after the last reply is news the lawyers have; a reply after it is their answer."""
+    if case.status == CaseStatus.CLOSED:
+        return CaseProgress.CLOSED
+    latest = session.scalar(
+        select(Item.kind)
+        .where(
+            Item.case_id == case.id,
+            or_(
+                Item.kind.in_([ItemKind.SUBMISSION, ItemKind.FOLLOW_UP]),
+                and_(Item.kind == ItemKind.REPLY, Item.visible_to_source.is_(True)),
+            ),
+        )
+        .order_by(Item.seq.desc())
+        .limit(1)
+    )
+    if latest == ItemKind.FOLLOW_UP:
+        return CaseProgress.NEW_MESSAGE_RECEIVED
+    if case.status == CaseStatus.WAITING_FOR_SUBMITTER:
+        return CaseProgress.WAITING_FOR_SUBMITTER
+    if latest == ItemKind.REPLY:
+        return CaseProgress.ANSWERED
+    return CaseProgress.RECEIVED if case.status == CaseStatus.NEW else CaseProgress.IN_PROGRESS
 
 
 def find_reply_attachment(

@@ -28,10 +28,11 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from config import Config
-from crypto import derive_codename_keys, encrypt_stream_padded, generate_codename
+from crypto import derive_codename_keys, encrypt_stream_padded
 from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemRecipient, Source
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.clock import utc_today
+from intake.services.codenames import new_codename
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
 from intake.services.keyring import RecipientSet, instance_keys, kdf_params, next_case_number
 from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits
@@ -129,9 +130,10 @@ def create_submission(
     answers: dict[str, str],
     message: str,
     files: Sequence[EncryptedFile],
+    language: str,
 ) -> Receipt:
-    """A new source, case and first item; the codename exists only in the returned receipt."""
-    codename = generate_codename()
+    """A new source, case and first item; the codename, in `language`, exists only in the returned receipt."""
+    codename = new_codename(language)
     keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
     today = utc_today()
     item = _new_item(ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today)

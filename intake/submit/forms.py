@@ -13,9 +13,10 @@ from typing import Any
 from flask_babel import lazy_gettext
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
-from wtforms import Field, MultipleFileField, RadioField, StringField, TextAreaField
+from wtforms import Field, MultipleFileField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import PasswordInput
 
 from intake.questions import (
     CONTACT_CHOICES_WITH_VALUE,
@@ -115,9 +116,12 @@ class FollowUpForm(FlaskForm):
 
 
 class CodenameForm(FlaskForm):
-    codename = StringField(
+    # A password field, so nobody reads it over the submitter's shoulder; the
+    # typed value comes back after an error, so fixing one word is enough.
+    codename = PasswordField(
         lazy_gettext("Your codename"),
         validators=[DataRequired(message=lazy_gettext("Please type your codename."))],
+        widget=PasswordInput(hide_value=False),
         render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
     )
 

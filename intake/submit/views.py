@@ -27,7 +27,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.datastructures import MultiDict
 from wtforms import ValidationError
@@ -38,6 +38,7 @@ from intake.errors import render_error
 from intake.extensions import csrf, limiter
 from intake.ratelimit import global_key
 from intake.services.blobstore import BlobStore
+from intake.services.codenames import misspelt_word
 from intake.services.downloads import content_disposition, decrypted_chunks
 from intake.services.keyring import RecipientSet, submission_recipients
 from intake.services.multipart_stream import MalformedUpload, UploadTooLarge
@@ -57,6 +58,7 @@ from intake.services.submissions import (
     receive_upload,
     upload_limits,
 )
+from intake.submit.accessibility import aria_attributes
 from intake.submit.codename_wait import ask_to_wait, has_waited, spend_wait
 from intake.submit.formatting import describe_size, format_day, format_number
 from intake.submit.forms import CodenameForm, FollowUpForm, HelpRequestForm, LogoutForm
@@ -66,6 +68,8 @@ logger = logging.getLogger("intake.submit")
 bp = Blueprint("submit", __name__)
 bp.add_app_template_filter(format_day, "format_day")
 bp.add_app_template_filter(format_number, "format_number")
+bp.add_app_template_filter(describe_size, "describe_size")
+bp.add_app_template_global(aria_attributes, "aria_attributes")
 
 
 @bp.app_template_global()
@@ -214,7 +218,8 @@ def send_request() -> str | tuple[str, int]:
             page = render_template("submit/request.html", form=form, files_discarded=bool(upload.files))
             return page, 400
         receipt = create_submission(
-            get_session(), current_config(), recipients, form.answers(), form.message.data, upload.files
+            get_session(), current_config(), recipients, form.answers(), form.message.data, upload.files,
+            language=str(get_locale()),
         )
     return render_template("submit/receipt.html", codename=receipt.codename)
 
@@ -228,6 +233,17 @@ def codename() -> ResponseReturnValue:
     form = CodenameForm()
     if not form.validate_on_submit():
         return render_template("submit/codename.html", form=form), 400 if form.errors else 200
+    misspelt = misspelt_word(form.codename.data)
+    if misspelt is not None:
+        form.codename.errors.append(
+            gettext(
+                "Word %(position)s, “%(typed)s”, is not one of the codename words. Did you mean “%(suggestion)s”?",
+                position=misspelt.position,
+                typed=misspelt.typed,
+                suggestion=misspelt.suggestion,
+            )
+        )
+        return render_template("submit/codename.html", form=form), 400
     login = find_source(get_session(), current_config(), form.codename.data)
     if login is None:
         form.codename.errors.append(

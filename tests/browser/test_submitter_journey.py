@@ -10,6 +10,7 @@ from selenium.webdriver.common.by import By
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crypto.codename import RUSSIAN
 from intake.models import Case, CaseStatus
 from tests.browser.navigation import click_and_wait_for, submit_and_wait_for
 from tests.submit.helpers import add_reply, create_readers, decrypt_attachment, decrypt_item
@@ -40,9 +41,10 @@ def test_ask_in_russian_with_a_file_then_come_back_with_the_codename(
     browser.find_element(By.ID, "attachments").send_keys(str(scan))
     submit_and_wait_for(browser, "form button[type=submit]", "Ваше обращение отправлено")
 
-    # Then the receipt shows a seven-word codename once
+    # Then the receipt shows a codename of eight Russian words once
     codename = browser.find_element(By.ID, "codename").text.strip()
-    assert len(codename.split()) == 7
+    assert len(codename.split()) == 8
+    assert set(codename.split()) <= set(RUSSIAN.words)
 
     # And the lawyer can read what was sent, file name and content included
     case = db_session.scalars(select(Case)).one()
@@ -65,7 +67,7 @@ def test_ask_in_russian_with_a_file_then_come_back_with_the_codename(
     page = submit_and_wait_for(browser, "form button[type=submit]", REPLY)
 
     # Then they see the reply and the status in plain words, but not what they wrote
-    assert "Юрист работает над вашим делом." in page
+    assert "Юрист ответил. Прочитайте ответ ниже." in page
     assert MESSAGE not in page
 
     # And they can write again with another file

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Config
+from crypto.codename import RUSSIAN
 from intake.models import Case
 from tests.browser.navigation import NAVIGATION_TIMEOUT, submit_and_wait_for
 from tests.conftest import make_config
@@ -108,7 +109,7 @@ def test_a_file_upload_shows_its_progress_then_the_codename(
     # And the receipt replaces the form once the server has stored it
     wait.until(lambda driver: "Ваше обращение отправлено" in driver.find_element(By.TAG_NAME, "main").text)
     codename = browser.find_element(By.ID, "codename").text.strip()
-    assert len(codename.split()) == 7
+    assert len(codename.split()) == RUSSIAN.words_per_codename
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ru"
     assert browser.current_url == live_server + "/request"
     # And nothing broke the page's Content-Security-Policy on the way
@@ -132,7 +133,7 @@ def test_without_files_the_form_posts_as_usual(
 
     submit_and_wait_for(browser, "form button[type=submit]", "Ваше обращение отправлено")
 
-    assert len(browser.find_element(By.ID, "codename").text.split()) == 7
+    assert len(browser.find_element(By.ID, "codename").text.split()) == RUSSIAN.words_per_codename
     case = db_session.scalars(select(Case)).one()
     assert decrypt_item(case.items[0], readers.lawyer.identity).message == MESSAGE
 

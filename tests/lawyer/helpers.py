@@ -168,7 +168,7 @@ def submit_directly(
         BlobStore(config.blob_dir),
         lambda _fields: None,
     ) as upload:
-        receipt = create_submission(session, config, recipients, fields or {}, message, upload.files)
+        receipt = create_submission(session, config, recipients, fields or {}, message, upload.files, language="en")
     login = find_source(session, config, receipt.codename)
     assert login is not None
     case = session.scalars(select(Case).where(Case.number == receipt.case_number)).one()

@@ -196,3 +196,17 @@ def test_staff_pages_need_a_session(client: FlaskClient, lawyer: LawyerFixture) 
     for path in ("/lawyer/", "/lawyer/cases/1", "/lawyer/pending", "/admin/", "/admin/audit"):
         response = client.get(path)
         assert response.status_code == 302 and response.headers["Location"].endswith("/lawyer/login"), path
+
+
+def test_file_sizes_use_the_same_localised_units_as_the_public_pages(
+    lawyer_client: FlaskClient, db_session: Session, config: Config
+) -> None:
+    # Given a file of 1.5 binary megabytes, which the public pages call "1,5 МБ"
+    content = b"x" * (3 * 1024 * 1024 // 2)
+    submitted = submit_directly(db_session, config, "text", files=[("scan.pdf", "application/pdf", content)])
+
+    # Then the lawyer's case page says the same, in the lawyer's language
+    page = unescape(lawyer_client.get(f"/lawyer/cases/{submitted.number}?lang=ru").get_data(as_text=True))
+    assert "(1,5 МБ," in page
+    page = unescape(lawyer_client.get(f"/lawyer/cases/{submitted.number}?lang=en").get_data(as_text=True))
+    assert "(1.5 MB," in page

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import DecryptionError, derive_codename_keys, padded_length
+from crypto.codename import RUSSIAN
 from intake.models import Case, CaseStatus, ItemKind, ItemRecipient, Source, UserStatus
 from intake.services.keyring import instance_keys, kdf_params
 from intake.services.multipart_stream import READ_CHUNK_BYTES
@@ -45,12 +46,14 @@ def test_russian_request_with_a_cyrillic_file_reaches_the_lawyer_and_the_recover
         help_request_parts(token, message, [Upload(scan, scan_bytes, content_type="application/pdf")]),
     )
 
-    # Then the receipt, in Russian, shows a seven-word codename
+    # Then the receipt, in Russian, shows a codename of eight Russian words
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Ваше обращение отправлено" in page
     codename = codename_on(page)
-    assert len(codename.split()) == 7
+    assert set(codename.split()) <= set(RUSSIAN.words)
+    assert len(codename.split()) == RUSSIAN.words_per_codename == 8
+    assert '<p class="codename" id="codename" lang="ru">' in page
 
     # And a new case holds one item the lawyer and the recovery key can read
     case = _only_case(db_session)

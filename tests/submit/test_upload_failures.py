@@ -205,6 +205,9 @@ def test_too_many_submissions_get_a_429_page_that_says_when_to_retry(
     page = response.get_data(as_text=True)
     assert response.status_code == 429
     assert re.search(r"Попробуйте снова примерно через 60 минут\.", page), page
+    assert "Пожалуйста, немного подождите" in page
+    assert "это не значит, что вы сделали что-то не так" in page
+    assert "Кнопка «Назад» в браузере обычно возвращает то, что вы ввели" in page
     assert stored_state(rate_limited_app).cases == 2
 
     # A new browser (no cookie) has its own allowance, but the service-wide limit,
