@@ -3,23 +3,35 @@
 Blobs are written under `tmp/` with a random name, renamed into place once
 complete, and only then referenced by a committed row. A crash or a failed
 commit therefore leaves at most an unreferenced file, which `sweep_orphans`
-removes after a grace period. Nothing but age ciphertext is ever written here.
+removes. Nothing but age ciphertext is ever written here.
+
+The writer holds an exclusive `flock` on its file from creation until the
+caller's commit is done, however long the upload takes: the sweeper deletes
+only files it can lock itself, and asks the database which files are
+referenced only after it holds those locks, so it never takes a file that
+is still being written or is about to be committed. The kernel drops the
+lock when a process dies, which is what makes a crashed upload's file
+sweepable.
+
+File and directory times are set to midnight UTC of the day after every
+change: a seized disk must not date a submission finer than the day.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import fcntl
+import io
 import os
 import secrets
 import shutil
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-ORPHAN_GRACE_SECONDS = 3600
 # Room kept free beyond an upload's own size: the database, logs and the
 # operating system share the disk, and a full disk takes the whole site down.
 DISK_RESERVE_BYTES = 512 * 1024 * 1024
@@ -32,21 +44,40 @@ class BlobStore:
     root: Path
 
     def ensure(self) -> None:
-        (self.root / "tmp").mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            (self.root / "tmp").mkdir(parents=True, mode=0o700)
+        except FileExistsError:
+            return
+        coarsen_times(self.root)
 
     @contextmanager
     def writer(self) -> Iterator[PendingBlob]:
         """Yield a temp file to stream ciphertext into; it is deleted unless `publish`ed."""
         self.ensure()
-        name = secrets.token_hex(16)
-        temp_path = self.root / "tmp" / f"{name}.partial"
-        with open(temp_path, "xb") as handle:
+        name, temp_path, handle = self._create_locked()
+        with handle:
             pending = PendingBlob(self, name, temp_path, handle)
             try:
                 yield pending
             finally:
                 if not pending.published:
                     temp_path.unlink(missing_ok=True)
+                    coarsen_times(temp_path.parent)
+
+    def _create_locked(self) -> tuple[str, Path, io.FileIO]:
+        while True:
+            name = secrets.token_hex(16)
+            temp_path = self.root / "tmp" / f"{name}.partial"
+            # Unbuffered, so each write reaches the file before its times are reset.
+            handle = open(temp_path, "xb", buffering=0)  # noqa: SIM115 — the caller's `with` closes it
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            # A sweep may have locked and deleted the file in the instant
+            # between its creation and our lock: then start a new one.
+            if os.fstat(handle.fileno()).st_nlink > 0:
+                coarsen_times(handle.fileno())
+                coarsen_times(temp_path.parent)
+                return name, temp_path, handle
+            handle.close()
 
     def path_of(self, blob_name: str) -> Path:
         if len(blob_name) != 32 or not all(c in "0123456789abcdef" for c in blob_name):
@@ -63,21 +94,31 @@ class BlobStore:
         for path in self.root.glob("??/*.age"):
             yield path.stem
 
-    def sweep_orphans(self, referenced: AbstractSet[str], older_than: float = ORPHAN_GRACE_SECONDS) -> int:
-        """Delete blobs and temp files no row references, once older than the grace period."""
-        cutoff = time.time() - older_than
-        removed = 0
-        candidates = [*self.root.glob("??/*.age"), *self.root.glob("tmp/*")]
-        for path in candidates:
-            name = path.stem if path.suffix == ".age" else None
-            if name in referenced:
-                continue
-            try:
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                continue
+    def sweep_orphans(self, referenced_names: Callable[[], AbstractSet[str]]) -> int:
+        """Delete blobs and temp files that no upload is writing and no row references.
+
+        `referenced_names` must read the database afresh each call: it is
+        asked again once every candidate is locked, so that a commit that
+        happened before a writer let go of its file is seen. Files referenced
+        at the first call are never candidates (and need no open handle).
+        """
+        already_referenced = referenced_names()
+        paths = [*self.root.glob("??/*.age"), *self.root.glob("tmp/*.partial")]
+        with ExitStack() as held:
+            idle = [
+                path
+                for path in paths
+                if not (path.suffix == ".age" and path.stem in already_referenced)
+                and _lock_if_idle(path, held)
+            ]
+            referenced = referenced_names()
+            removed = 0
+            for path in idle:
+                if path.suffix == ".age" and path.stem in referenced:
+                    continue
+                path.unlink(missing_ok=True)
+                coarsen_times(path.parent)
+                removed += 1
         return removed
 
     def has_room_for(self, plaintext_bytes: int) -> bool:
@@ -100,7 +141,7 @@ class BlobStore:
 class PendingBlob:
     """A blob being written: a writer for the encryptor, then `publish`."""
 
-    def __init__(self, store: BlobStore, name: str, temp_path: Path, handle: BinaryIO) -> None:
+    def __init__(self, store: BlobStore, name: str, temp_path: Path, handle: io.FileIO) -> None:
         self.store = store
         self.name = name
         self.temp_path = temp_path
@@ -109,8 +150,12 @@ class PendingBlob:
         self.size = 0
 
     def write(self, data: bytes) -> int:
-        self.handle.write(data)
+        remaining = memoryview(data)
+        while remaining:
+            written = self.handle.write(remaining)
+            remaining = remaining[written:]
         self.size += len(data)
+        coarsen_times(self.handle.fileno())
         return len(data)
 
     def flush(self) -> None:
@@ -120,8 +165,32 @@ class PendingBlob:
         """fsync and move into place; the caller must then commit a row naming it."""
         self.handle.flush()
         os.fsync(self.handle.fileno())
+        coarsen_times(self.handle.fileno())
         final = self.store.path_of(self.name)
         final.parent.mkdir(exist_ok=True, mode=0o700)
         os.replace(self.temp_path, final)
+        for directory in (final.parent, self.temp_path.parent, self.store.root):
+            coarsen_times(directory)
         self.published = True
         return self.name
+
+
+def _lock_if_idle(path: Path, held: ExitStack) -> bool:
+    """Take the file's lock without waiting, keeping it in `held`; False if a writer has it."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    held.callback(os.close, descriptor)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def coarsen_times(target: Path | int) -> None:
+    """Set access and modification time to midnight UTC today (a path or an open file descriptor)."""
+    today = dt.datetime.now(dt.UTC).date()
+    midnight = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC).timestamp()
+    os.utime(target, (midnight, midnight))
