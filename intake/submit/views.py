@@ -41,7 +41,7 @@ from intake.ratelimit import global_key
 from intake.services.blobstore import BlobStore
 from intake.services.downloads import content_disposition, decrypted_chunks
 from intake.services.keyring import RecipientSet, submission_recipients
-from intake.services.multipart_stream import MalformedUpload, UploadTooLarge
+from intake.services.multipart_stream import MalformedUpload, UploadInterrupted, UploadTooLarge
 from intake.services.sources import (
     SourceLogin,
     current_login,
@@ -135,8 +135,8 @@ def upload_too_large(error: UploadTooLarge) -> tuple[str, int]:
 
 
 @bp.errorhandler(MalformedUpload)
-def malformed_upload(_error: MalformedUpload) -> tuple[str, int]:
-    return render_error(400)
+def malformed_upload(error: MalformedUpload) -> tuple[str, int]:
+    return render_error(400, interrupted=isinstance(error, UploadInterrupted))
 
 
 @bp.errorhandler(NotAccepting)
@@ -145,7 +145,14 @@ def not_accepting(_error: NotAccepting) -> tuple[str, int]:
 
 
 def _recipients() -> RecipientSet:
-    recipients = submission_recipients(get_session())
+    """Who uploads are encrypted to; ends the transaction before the body is read.
+
+    Over Tor a body streams for hours, and a transaction left open meanwhile
+    would hold back PostgreSQL's vacuum and block migrations.
+    """
+    session = get_session()
+    recipients = submission_recipients(session)
+    session.rollback()
     if recipients is None:
         raise NotAccepting
     return recipients
