@@ -7,7 +7,6 @@ the middle of a body, stall, or send a broken chunked encoding.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -98,11 +97,6 @@ class RawResponse:
             if name.lower() == "set-cookie":
                 return value.split(";", 1)[0]
         raise AssertionError("no cookie was set")
-
-    def csrf_token(self) -> str:
-        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', self.body)
-        assert match, "the page has no CSRF token"
-        return match.group(1)
 
 
 def read_response(connection: socket.socket) -> RawResponse:

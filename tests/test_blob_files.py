@@ -18,7 +18,7 @@ from config import Config
 from intake.services.blobstore import BlobStore
 from tests.conftest import ROOT
 from tests.submit.helpers import ReadersFixture, create_readers, stored_state
-from tests.submit.multipart import Upload, csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import Upload, help_request_parts, post_parts, request_tokens
 
 TWO_HOURS = 2 * 3600
 
@@ -117,7 +117,7 @@ def test_stored_blob_files_and_their_directories_carry_only_the_day(
     app: Flask, client: FlaskClient, readers: ReadersFixture
 ) -> None:
     files = [Upload("фото.jpg", b"\xff\xd8 a photo"), Upload("письмо.txt", "письмо".encode())]
-    response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request"), files=files))
+    response = post_parts(client, "/request", help_request_parts(request_tokens(client, "/request"), files=files))
     assert response.status_code == 200
 
     blob_dir = app.config["INTAKE"].blob_dir

@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session
 from intake.db import engine
 from intake.models import Base, Case
 from tests.submit.helpers import ReadersFixture, create_readers, decrypt_attachment, decrypt_item
-from tests.submit.multipart import Text, Upload, codename_on, csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import (
+    Text,
+    Upload,
+    codename_on,
+    csrf_token,
+    help_request_parts,
+    post_parts,
+    request_tokens,
+)
 
 # Plaintext that leaked into a temp file would be about as large as what was sent.
 MAX_TEMP_FILE_BYTES = 64 * 1024 * 1024
@@ -91,7 +99,7 @@ def test_a_canary_is_nowhere_but_in_the_ciphertext(
     forms = encoded_forms(marker)
 
     # Given a submission and a follow-up that carry the marker everywhere they can
-    token = csrf_token(client, "/request?lang=ru")
+    token = request_tokens(client, "/request?lang=ru")
     files = [Upload(f"{marker}.txt", f"начало {marker} конец".encode(), content_type="text/plain")]
     receipt = post_parts(
         client, "/request", help_request_parts(token, f"Сообщение {marker}", files, country=marker)

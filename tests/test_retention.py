@@ -34,7 +34,7 @@ from intake.services.retention import purge_expired_cases
 from tests.conftest import make_config
 from tests.factories import LawyerFixture, create_lawyer, set_recovery_key
 from tests.lawyer.helpers import submit_directly
-from tests.submit.multipart import csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import help_request_parts, post_parts, request_tokens
 
 TODAY = dt.date(2026, 3, 1)
 RETENTION_DAYS = 30
@@ -341,7 +341,7 @@ def test_a_purged_case_number_is_never_given_to_a_new_case(
     purge_expired_cases(db_session, store, RETENTION_DAYS, TODAY)
 
     # When somebody new writes in through the form
-    response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request")))
+    response = post_parts(client, "/request", help_request_parts(request_tokens(client, "/request")))
     assert response.status_code == 200
 
     # Then their case gets a fresh number, not the purged one

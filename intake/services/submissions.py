@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from config import Config
-from crypto import derive_codename_keys, encrypt_stream_padded, generate_codename
+from crypto import derive_codename_keys, encrypt_stream_padded
 from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemRecipient, Source
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
@@ -125,13 +125,22 @@ def create_submission(
     session: Session,
     config: Config,
     recipients: RecipientSet,
+    codename: str,
     answers: dict[str, str],
     message: str,
     files: Sequence[EncryptedFile],
 ) -> Receipt:
-    """A new source, case and first item; the codename exists only in the returned receipt."""
-    codename = generate_codename()
+    """A new source, case and first item under `codename` (which is never stored).
+
+    If a request was already stored under this codename (the same form sent
+    again: a reload, a double click, a retry after a lost response), nothing
+    is stored and its receipt is returned; the files of the repeat are left
+    unpublished, so the caller's writers delete them.
+    """
     keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
+    earlier = _case_number_of(session, keys.lookup_id)
+    if earlier is not None:
+        return Receipt(codename=codename, case_number=earlier)
     today = utc_today()
     item = _new_item(ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today)
     source = Source(
@@ -152,9 +161,22 @@ def create_submission(
         case.number = next_case_number(session)
         session.add(case)
 
-    _publish_and_commit(session, files, add_rows)
+    try:
+        _publish_and_commit(session, files, add_rows)
+    except IntegrityError:
+        # The same form sent twice at once: the other request stored it first.
+        earlier = _case_number_of(session, keys.lookup_id)
+        if earlier is None:
+            raise
+        return Receipt(codename=codename, case_number=earlier)
     logger.info("case %d received with %d file(s)", case.number, len(files))
     return Receipt(codename=codename, case_number=case.number)
+
+
+def _case_number_of(session: Session, lookup_id: str) -> int | None:
+    number = session.scalar(select(Case.number).join(Case.source).where(Source.codename_lookup_id == lookup_id))
+    session.rollback()
+    return number
 
 
 def add_follow_up(

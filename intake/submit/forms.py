@@ -13,7 +13,7 @@ from typing import Any
 from flask_babel import lazy_gettext
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
-from wtforms import Field, MultipleFileField, RadioField, StringField, TextAreaField
+from wtforms import Field, HiddenField, MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -117,6 +117,17 @@ class FollowUpForm(FlaskForm):
 class CodenameForm(FlaskForm):
     codename = StringField(
         lazy_gettext("Your codename"),
+        validators=[DataRequired(message=lazy_gettext("Please type your codename."))],
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+
+
+class CodenameCheckForm(FlaskForm):
+    """On the receipt: the codename typed back once, beside the sealed one the form carried."""
+
+    form_codename = HiddenField()
+    codename = StringField(
+        lazy_gettext("Type your codename here once, to be sure you have it"),
         validators=[DataRequired(message=lazy_gettext("Please type your codename."))],
         render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
     )

@@ -40,6 +40,14 @@ from intake.extensions import csrf, limiter
 from intake.ratelimit import global_key
 from intake.services.blobstore import BlobStore
 from intake.services.downloads import content_disposition, decrypted_chunks
+from intake.services.form_codenames import (
+    FORM_CODENAME_FIELD,
+    FormCodename,
+    InvalidFormCodename,
+    is_same_codename,
+    new_form_codename,
+    open_form_codename,
+)
 from intake.services.keyring import RecipientSet, submission_recipients
 from intake.services.multipart_stream import MalformedUpload, UploadInterrupted, UploadTooLarge
 from intake.services.sources import (
@@ -59,7 +67,7 @@ from intake.services.submissions import (
     upload_limits,
 )
 from intake.submit.formatting import describe_size, format_day, format_number
-from intake.submit.forms import CodenameForm, FollowUpForm, HelpRequestForm, LogoutForm
+from intake.submit.forms import CodenameCheckForm, CodenameForm, FollowUpForm, HelpRequestForm, LogoutForm
 
 logger = logging.getLogger("intake.submit")
 
@@ -165,8 +173,23 @@ def _require_csrf_token(fields: MultiDict[str, str]) -> None:
         raise CSRFError(error.args[0]) from None
 
 
+def _held_codename(sealed: str | None) -> FormCodename:
+    try:
+        return open_form_codename(_config().secret_key, sealed)
+    except InvalidFormCodename as error:
+        # Said like an expired form: reloading the form is the cure for both.
+        raise CSRFError(str(error)) from None
+
+
+def _require_request_tokens(fields: MultiDict[str, str]) -> None:
+    _require_csrf_token(fields)
+    _held_codename(fields.get(FORM_CODENAME_FIELD))
+
+
 @contextmanager
-def _streamed_upload(recipients: RecipientSet) -> Iterator[ReceivedUpload]:
+def _streamed_upload(
+    recipients: RecipientSet, check_before_storing: Callable[[MultiDict[str, str]], None] = _require_csrf_token
+) -> Iterator[ReceivedUpload]:
     """The request body, parsed and encrypted as it arrives; never via `request.form`."""
     limits = upload_limits(_config())
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
@@ -180,7 +203,7 @@ def _streamed_upload(recipients: RecipientSet) -> Iterator[ReceivedUpload]:
         logger.warning("blob store is nearly full: refusing uploads until space is freed")
         raise StorageFull
     with receive_upload(
-        request.stream, boundary.encode("latin-1"), limits, recipients.recipients, store, _require_csrf_token
+        request.stream, boundary.encode("latin-1"), limits, recipients.recipients, store, check_before_storing
     ) as upload:
         yield upload
 
@@ -207,7 +230,8 @@ def index() -> str:
 def request_form() -> str:
     if submission_recipients(get_session()) is None:
         return render_template("submit/not_accepting.html")
-    return render_template("submit/request.html", form=HelpRequestForm(), files_discarded=False)
+    held = new_form_codename(_config().secret_key)
+    return render_template("submit/request.html", form=HelpRequestForm(), held=held, files_discarded=False)
 
 
 @bp.post("/request")
@@ -216,15 +240,37 @@ def request_form() -> str:
 @csrf.exempt
 def send_request() -> str | tuple[str, int]:
     recipients = _recipients()
-    with _streamed_upload(recipients) as upload:
+    with _streamed_upload(recipients, _require_request_tokens) as upload:
+        held = _held_codename(upload.fields.get(FORM_CODENAME_FIELD))
         form = HelpRequestForm(formdata=upload.fields)
         if not form.validate():
-            page = render_template("submit/request.html", form=form, files_discarded=bool(upload.files))
+            page = render_template(
+                "submit/request.html", form=form, held=held, files_discarded=bool(upload.files)
+            )
             return page, 400
-        receipt = create_submission(
-            get_session(), _config(), recipients, form.answers(), form.message.data, upload.files
+        create_submission(
+            get_session(), _config(), recipients, held.codename, form.answers(), form.message.data, upload.files
         )
-    return render_template("submit/receipt.html", codename=receipt.codename)
+    return _receipt_page(held, CodenameCheckForm(formdata=None, form_codename=held.sealed))
+
+
+def _receipt_page(held: FormCodename, check_form: CodenameCheckForm) -> str:
+    return render_template("submit/receipt.html", codename=held.codename, check_form=check_form)
+
+
+@bp.post("/request/codename-check")
+def check_codename() -> ResponseReturnValue:
+    """The submitter types the codename back once, so they leave holding it."""
+    form = CodenameCheckForm()
+    held = _held_codename(form.form_codename.data)
+    if form.validate_on_submit():
+        if is_same_codename(form.codename.data, held.codename):
+            return render_template("submit/codename_checked.html")
+        form.codename.errors.append(
+            gettext("This is not the same codename. Compare it word by word with the one above.")
+        )
+    form.codename.data = ""
+    return _receipt_page(held, form), 400
 
 
 @bp.route("/codename", methods=["GET", "POST"])

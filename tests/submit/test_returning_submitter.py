@@ -18,13 +18,21 @@ from intake.models import Case, CaseStatus, ItemKind
 from intake.services.sources import current_login
 from tests.conftest import make_config
 from tests.submit.helpers import ReadersFixture, add_reply, decrypt_attachment, decrypt_item, stored_state
-from tests.submit.multipart import Text, Upload, codename_on, csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import (
+    Text,
+    Upload,
+    codename_on,
+    csrf_token,
+    help_request_parts,
+    post_parts,
+    request_tokens,
+)
 
 OWN_MESSAGE = "Мой командир угрожал мне. Это мои собственные слова."
 
 
 def submit(client: FlaskClient) -> str:
-    parts = help_request_parts(csrf_token(client, "/request"), OWN_MESSAGE, [Upload("мой файл.txt", b"mine")])
+    parts = help_request_parts(request_tokens(client, "/request"), OWN_MESSAGE, [Upload("мой файл.txt", b"mine")])
     return codename_on(post_parts(client, "/request", parts).get_data(as_text=True))
 
 

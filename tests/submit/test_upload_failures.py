@@ -26,6 +26,7 @@ from tests.submit.multipart import (
     help_request_parts,
     post_parts,
     post_stream,
+    request_tokens,
 )
 
 
@@ -50,7 +51,7 @@ def test_a_truncated_body_stores_nothing(
     app: Flask, client: FlaskClient, readers: ReadersFixture, keep_fraction: float
 ) -> None:
     parts = help_request_parts(
-        csrf_token(client, "/request"), files=[Upload("big.bin", bytes(5 * READ_CHUNK_BYTES))]
+        request_tokens(client, "/request"), files=[Upload("big.bin", bytes(5 * READ_CHUNK_BYTES))]
     )
     body = body_bytes(parts)
     response = post_stream(client, "/request", TruncatedBody(body, int(len(body) * keep_fraction)), len(body))
@@ -62,7 +63,7 @@ def test_a_body_without_its_closing_boundary_stores_nothing(
     app: Flask, client: FlaskClient, readers: ReadersFixture
 ) -> None:
     # A body cut off after a whole file part but before the closing boundary.
-    parts = help_request_parts(csrf_token(client, "/request"), files=[Upload("a.bin", b"abc")])
+    parts = help_request_parts(request_tokens(client, "/request"), files=[Upload("a.bin", b"abc")])
     body = body_bytes(parts)
     cut = body[: body.rindex(b"--" + b"-" * 4)]
     response = post_stream(client, "/request", TruncatedBody(cut, len(cut)), len(cut))
@@ -74,8 +75,9 @@ def test_a_body_without_its_closing_boundary_stores_nothing(
 def test_a_file_without_a_valid_csrf_token_first_is_refused_before_it_is_stored(
     app: Flask, client: FlaskClient, readers: ReadersFixture, token: str
 ) -> None:
-    good = csrf_token(client, "/request?lang=ru")
-    parts = help_request_parts(good, files=[Upload("a.txt", b"x" * 100)])
+    tokens = request_tokens(client, "/request?lang=ru")
+    good = tokens.csrf
+    parts = help_request_parts(tokens, files=[Upload("a.txt", b"x" * 100)])
     csrf_part = parts.pop(0)
     if token == "wrong":
         parts.insert(0, Text("csrf_token", good[:-4] + "AAAA"))
@@ -90,7 +92,7 @@ def test_a_file_without_a_valid_csrf_token_first_is_refused_before_it_is_stored(
 def test_a_form_without_files_still_needs_its_csrf_token(
     app: Flask, client: FlaskClient, readers: ReadersFixture
 ) -> None:
-    parts = help_request_parts(csrf_token(client, "/request"))[1:]
+    parts = help_request_parts(request_tokens(client, "/request"))[1:]
     parts = [part for part in parts if isinstance(part, Text)]
     response = post_parts(client, "/request", parts)
     assert response.status_code == 400
@@ -141,7 +143,7 @@ def test_an_upload_over_a_limit_gets_a_413_page_in_russian_and_stores_nothing(
     client = _client(small_limits_app)
     uploads = [Upload(f"часть-{index}.bin", bytes(size)) for index, size in enumerate(sizes)]
     response = post_parts(
-        client, "/request", help_request_parts(csrf_token(client, "/request?lang=ru"), files=uploads)
+        client, "/request", help_request_parts(request_tokens(client, "/request?lang=ru"), files=uploads)
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 413
@@ -199,9 +201,9 @@ def test_too_many_submissions_get_a_429_page_that_says_when_to_retry(
 ) -> None:
     client = _client(rate_limited_app)
     for _ in range(2):
-        response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request?lang=ru")))
+        response = post_parts(client, "/request", help_request_parts(request_tokens(client, "/request?lang=ru")))
         assert response.status_code == 200
-    response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request")))
+    response = post_parts(client, "/request", help_request_parts(request_tokens(client, "/request")))
     page = response.get_data(as_text=True)
     assert response.status_code == 429
     assert re.search(r"Попробуйте снова примерно через 60 минут\.", page), page
@@ -210,9 +212,9 @@ def test_too_many_submissions_get_a_429_page_that_says_when_to_retry(
     # A new browser (no cookie) has its own allowance, but the service-wide limit,
     # which counted every attempt so far, still holds.
     other = _client(rate_limited_app)
-    assert post_parts(other, "/request", help_request_parts(csrf_token(other, "/request"))).status_code == 200
+    assert post_parts(other, "/request", help_request_parts(request_tokens(other, "/request"))).status_code == 200
     third = _client(rate_limited_app)
-    assert post_parts(third, "/request", help_request_parts(csrf_token(third, "/request"))).status_code == 429
+    assert post_parts(third, "/request", help_request_parts(request_tokens(third, "/request"))).status_code == 429
     assert stored_state(rate_limited_app).cases == 3
 
 
@@ -259,7 +261,7 @@ def test_a_database_failure_mid_submission_leaves_no_blob_and_no_case(
     app.config["PROPAGATE_EXCEPTIONS"] = False
     uploads = [Upload("один.bin", bytes(2 * READ_CHUNK_BYTES)), Upload("два.bin", b"2")]
     response = post_parts(
-        client, "/request?lang=ru", help_request_parts(csrf_token(client, "/request"), files=uploads)
+        client, "/request?lang=ru", help_request_parts(request_tokens(client, "/request"), files=uploads)
     )
     assert response.status_code in (500, 503)
     assert "не сохранено" in response.get_data(as_text=True)
