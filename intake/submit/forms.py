@@ -126,7 +126,7 @@ class CodenameCheckForm(FlaskForm):
     """On the receipt: the codename typed back once, beside the sealed one the form carried."""
 
     form_codename = HiddenField()
-    codename = StringField(
+    typed_codename = StringField(
         lazy_gettext("Type your codename here once, to be sure you have it"),
         validators=[DataRequired(message=lazy_gettext("Please type your codename."))],
         render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},

@@ -264,12 +264,12 @@ def check_codename() -> ResponseReturnValue:
     form = CodenameCheckForm()
     held = _held_codename(form.form_codename.data)
     if form.validate_on_submit():
-        if is_same_codename(form.codename.data, held.codename):
+        if is_same_codename(form.typed_codename.data, held.codename):
             return render_template("submit/codename_checked.html")
-        form.codename.errors.append(
+        form.typed_codename.errors.append(
             gettext("This is not the same codename. Compare it word by word with the one above.")
         )
-    form.codename.data = ""
+    form.typed_codename.data = ""
     return _receipt_page(held, form), 400
 
 

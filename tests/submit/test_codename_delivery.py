@@ -120,7 +120,7 @@ def test_the_receipt_has_the_submitter_type_the_codename_back_once(
     # A word wrong: told so, with the codename shown again to compare
     words = tokens.codename.split()
     wrong = " ".join([*words[:-1], "zebra" if words[-1] != "zebra" else "apple"])
-    retry = client.post("/request/codename-check", data={**fields, "codename": wrong})
+    retry = client.post("/request/codename-check", data={**fields, "typed_codename": wrong})
     assert retry.status_code == 400
     page = retry.get_data(as_text=True)
     assert "Это не та же кодовая фраза" in page
@@ -129,7 +129,7 @@ def test_the_receipt_has_the_submitter_type_the_codename_back_once(
 
     # Typed back right (spacing and case as a phone makes them): confirmed
     typed = "  " + tokens.codename.upper().replace(" ", " - ") + " "
-    done = client.post("/request/codename-check", data={**receipt_check_form(page), "codename": typed})
+    done = client.post("/request/codename-check", data={**receipt_check_form(page), "typed_codename": typed})
     assert done.status_code == 200
     assert "Кодовая фраза у вас" in done.get_data(as_text=True)
     assert tokens.codename not in done.get_data(as_text=True)
@@ -139,6 +139,6 @@ def test_the_codename_check_refuses_a_forged_codename(app: Flask, client: FlaskC
     token = csrf_token(client, "/codename")
     response = client.post(
         "/request/codename-check",
-        data={"csrf_token": token, "form_codename": "bm90IG91cnM=", "codename": "a b c d e f g"},
+        data={"csrf_token": token, "form_codename": "bm90IG91cnM=", "typed_codename": "a b c d e f g"},
     )
     assert response.status_code == 400
