@@ -32,6 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+# Files of a form that came back for correcting wait here, for at least
+# this many whole days, to be attached when the corrected form is sent.
+KEPT_DIRECTORY = "kept"
+KEPT_DAYS = 1
 # Room kept free beyond an upload's own size: the database, logs and the
 # operating system share the disk, and a full disk takes the whole site down.
 DISK_RESERVE_BYTES = 512 * 1024 * 1024
@@ -80,9 +84,42 @@ class BlobStore:
             handle.close()
 
     def path_of(self, blob_name: str) -> Path:
-        if len(blob_name) != 32 or not all(c in "0123456789abcdef" for c in blob_name):
-            raise ValueError("not a blob name")
+        _check_name(blob_name)
         return self.root / blob_name[:2] / f"{blob_name}.age"
+
+    def kept_path_of(self, blob_name: str) -> Path:
+        _check_name(blob_name)
+        return self.root / KEPT_DIRECTORY / f"{blob_name}.age"
+
+    def keep(self, blob: PendingBlob) -> None:
+        """Move a finished, unpublished blob to `kept/`, where it waits for a corrected form.
+
+        It stays until it is published or the sweep finds it older than
+        KEPT_DAYS; the submitter's form, not the server, remembers it.
+        """
+        kept_path = self.kept_path_of(blob.name)
+        if blob.temp_path != kept_path:
+            os.fsync(blob.handle.fileno())
+            kept_path.parent.mkdir(exist_ok=True, mode=0o700)
+            os.replace(blob.temp_path, kept_path)
+            blob.temp_path = kept_path
+        for target in (blob.handle.fileno(), kept_path.parent, self.root / "tmp", self.root):
+            coarsen_times(target)
+
+    @contextmanager
+    def reopen_kept(self, blob_name: str) -> Iterator[PendingBlob]:
+        """A kept blob, locked like one being written, to `publish` or leave kept.
+
+        FileNotFoundError if it is gone (swept, or already published).
+        """
+        kept_path = self.kept_path_of(blob_name)
+        with open(kept_path, "r+b", buffering=0) as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            if os.fstat(handle.fileno()).st_nlink == 0:
+                raise FileNotFoundError(kept_path)
+            blob = PendingBlob(self, blob_name, kept_path, handle)
+            blob.size = os.fstat(handle.fileno()).st_size
+            yield blob
 
     def open(self, blob_name: str) -> BinaryIO:
         return open(self.path_of(blob_name), "rb")
@@ -103,7 +140,12 @@ class BlobStore:
         at the first call are never candidates (and need no open handle).
         """
         already_referenced = referenced_names()
-        paths = [*self.root.glob("??/*.age"), *self.root.glob("tmp/*.partial")]
+        # Times are whole days: kept before yesterday means at least a day old.
+        kept_cutoff = _midnight_utc_today() - KEPT_DAYS * 86400
+        expired_kept = [
+            path for path in self.root.glob(f"{KEPT_DIRECTORY}/*.age") if path.stat().st_mtime < kept_cutoff
+        ]
+        paths = [*self.root.glob("??/*.age"), *self.root.glob("tmp/*.partial"), *expired_kept]
         with ExitStack() as held:
             idle = [
                 path
@@ -161,6 +203,11 @@ class PendingBlob:
     def flush(self) -> None:
         self.handle.flush()
 
+    def discard(self) -> None:
+        """Give back the disk space of what was written; the writer still deletes the file."""
+        os.ftruncate(self.handle.fileno(), 0)
+        self.size = 0
+
     def publish(self) -> str:
         """fsync and move into place; the caller must then commit a row naming it."""
         self.handle.flush()
@@ -191,6 +238,15 @@ def _lock_if_idle(path: Path, held: ExitStack) -> bool:
 
 def coarsen_times(target: Path | int) -> None:
     """Set access and modification time to midnight UTC today (a path or an open file descriptor)."""
-    today = dt.datetime.now(dt.UTC).date()
-    midnight = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC).timestamp()
+    midnight = _midnight_utc_today()
     os.utime(target, (midnight, midnight))
+
+
+def _midnight_utc_today() -> float:
+    today = dt.datetime.now(dt.UTC).date()
+    return dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC).timestamp()
+
+
+def _check_name(blob_name: str) -> None:
+    if len(blob_name) != 32 or not all(c in "0123456789abcdef" for c in blob_name):
+        raise ValueError("not a blob name")

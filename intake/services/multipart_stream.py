@@ -216,6 +216,7 @@ class FileReader:
         self._pending = b""
         self._offset = 0
         self._finished = False
+        self._counted = 0
         self.size = 0
 
     def read(self, size: int = -1) -> bytes:
@@ -226,6 +227,15 @@ class FileReader:
         chunk = self._pending[self._offset : self._offset + size]
         self._offset += len(chunk)
         return chunk
+
+    def discard_rest(self) -> None:
+        """Read the rest of an oversized part and forget it: none of it counts toward the total."""
+        self._stream.files_total_bytes -= self._counted
+        self._counted = 0
+        while not self._finished:
+            self._finished = not self._stream.next_data().more_data
+        self._pending = b""
+        self._offset = 0
 
     def skip_rest(self) -> None:
         while not self._finished:
@@ -241,6 +251,7 @@ class FileReader:
         self.size += len(data.data)
         if self.size > self._max_bytes:
             raise UploadTooLarge(self._max_bytes)
+        self._counted += len(data.data)
         self._stream.count_file_bytes(len(data.data))
 
 

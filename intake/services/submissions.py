@@ -33,7 +33,7 @@ from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemReci
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
 from intake.services.keyring import RecipientSet, instance_keys, kdf_params, next_case_number
-from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits
+from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits, UploadTooLarge
 
 logger = logging.getLogger("intake.submissions")
 
@@ -57,6 +57,8 @@ class EncryptedFile:
 class ReceivedUpload:
     fields: MultiDict[str, str]
     files: list[EncryptedFile]
+    # Names of files over a limit: read to their end and dropped, the others kept.
+    too_large: list[str]
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ def receive_upload(
     with ExitStack() as pending_blobs:
         fields: MultiDict[str, str] = MultiDict()
         files: list[EncryptedFile] = []
+        too_large: list[str] = []
         checked = False
         for part in MultipartStream(stream, boundary, limits).parts():
             if isinstance(part, TextPart):
@@ -104,10 +107,18 @@ def receive_upload(
                 checked = True
             if part.name == FILES_FIELD:
                 blob = pending_blobs.enter_context(store.writer())
-                files.append(_encrypt_file(part, blob, recipients))
+                try:
+                    files.append(_encrypt_file(part, blob, recipients))
+                except UploadTooLarge:
+                    # Over a file or total limit: the form comes back saying
+                    # which file, with everything else kept. Past the limit
+                    # of the whole body, the next read raises again.
+                    part.reader.discard_rest()
+                    blob.discard()
+                    too_large.append(part.filename)
         if not checked:
             check_before_storing(fields)
-        yield ReceivedUpload(fields, files)
+        yield ReceivedUpload(fields, files, too_large)
 
 
 def _encrypt_file(part: FilePart, blob: PendingBlob, recipients: Sequence[str]) -> EncryptedFile:

@@ -122,6 +122,15 @@ class CodenameForm(FlaskForm):
     )
 
 
+class ResumeFollowUpForm(FollowUpForm):
+    """A follow-up sent after the session ended: kept as typed, with the codename asked for."""
+
+    codename = StringField(
+        lazy_gettext("Your codename"),
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+
+
 class CodenameCheckForm(FlaskForm):
     """On the receipt: the codename typed back once, beside the sealed one the form carried."""
 

@@ -29,6 +29,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.datastructures import MultiDict
 from wtforms import ValidationError
@@ -48,6 +49,16 @@ from intake.services.form_codenames import (
     new_form_codename,
     open_form_codename,
 )
+from intake.services.kept_files import (
+    KEPT_FILES_FIELD,
+    NOTHING_KEPT,
+    InvalidKeptFiles,
+    KeptFiles,
+    ReopenedFiles,
+    keep_files,
+    read_kept_list,
+    reopen_kept_files,
+)
 from intake.services.keyring import RecipientSet, submission_recipients
 from intake.services.multipart_stream import MalformedUpload, UploadInterrupted, UploadTooLarge
 from intake.services.sources import (
@@ -60,6 +71,7 @@ from intake.services.sources import (
     source_case,
 )
 from intake.services.submissions import (
+    EncryptedFile,
     ReceivedUpload,
     add_follow_up,
     create_submission,
@@ -67,7 +79,14 @@ from intake.services.submissions import (
     upload_limits,
 )
 from intake.submit.formatting import describe_size, format_day, format_number
-from intake.submit.forms import CodenameCheckForm, CodenameForm, FollowUpForm, HelpRequestForm, LogoutForm
+from intake.submit.forms import (
+    CodenameCheckForm,
+    CodenameForm,
+    FollowUpForm,
+    HelpRequestForm,
+    LogoutForm,
+    ResumeFollowUpForm,
+)
 
 logger = logging.getLogger("intake.submit")
 
@@ -231,7 +250,36 @@ def request_form() -> str:
     if submission_recipients(get_session()) is None:
         return render_template("submit/not_accepting.html")
     held = new_form_codename(_config().secret_key)
-    return render_template("submit/request.html", form=HelpRequestForm(), held=held, files_discarded=False)
+    return render_template("submit/request.html", form=HelpRequestForm(), held=held, kept=NOTHING_KEPT)
+
+
+@contextmanager
+def _files_of(upload: ReceivedUpload) -> Iterator[ReopenedFiles]:
+    """Files kept from an earlier try of this form, then those that arrived now."""
+    try:
+        entries = read_kept_list(_config().secret_key, upload.fields.get(KEPT_FILES_FIELD))
+    except InvalidKeptFiles as error:
+        raise CSRFError(str(error)) from None
+    with reopen_kept_files(BlobStore(_config().blob_dir), entries) as kept:
+        yield ReopenedFiles([*kept.files, *upload.files], kept.gone)
+
+
+def _files_fit(form: FlaskForm, upload: ReceivedUpload, files: ReopenedFiles) -> bool:
+    """Adds an error naming each file over a limit, or kept too long to be sent now."""
+    field = form["attachments"]
+    for filename in upload.too_large:
+        field.errors.append(
+            gettext("“%(name)s” was not sent: it is larger than this service accepts.", name=filename)
+        )
+    for filename in files.gone:
+        field.errors.append(
+            gettext("“%(name)s” was kept too long and is gone. Please choose it again.", name=filename)
+        )
+    return not (upload.too_large or files.gone)
+
+
+def _keep(files: list[EncryptedFile]) -> KeptFiles:
+    return keep_files(BlobStore(_config().blob_dir), _config().secret_key, files)
 
 
 @bp.post("/request")
@@ -240,16 +288,15 @@ def request_form() -> str:
 @csrf.exempt
 def send_request() -> str | tuple[str, int]:
     recipients = _recipients()
-    with _streamed_upload(recipients, _require_request_tokens) as upload:
+    with _streamed_upload(recipients, _require_request_tokens) as upload, _files_of(upload) as files:
         held = _held_codename(upload.fields.get(FORM_CODENAME_FIELD))
         form = HelpRequestForm(formdata=upload.fields)
-        if not form.validate():
-            page = render_template(
-                "submit/request.html", form=form, held=held, files_discarded=bool(upload.files)
-            )
+        valid = form.validate()
+        if not (_files_fit(form, upload, files) and valid):
+            page = render_template("submit/request.html", form=form, held=held, kept=_keep(files.files))
             return page, 400
         create_submission(
-            get_session(), _config(), recipients, held.codename, form.answers(), form.message.data, upload.files
+            get_session(), _config(), recipients, held.codename, form.answers(), form.message.data, files.files
         )
     return _receipt_page(held, CodenameCheckForm(formdata=None, form_codename=held.sealed))
 
@@ -290,7 +337,7 @@ def codename() -> ResponseReturnValue:
     return redirect(url_for(".replies"))
 
 
-def _replies_page(login: SourceLogin, form: FollowUpForm, files_discarded: bool) -> str:
+def _replies_page(login: SourceLogin, form: FollowUpForm, kept: KeptFiles) -> str:
     case = source_case(get_session(), login)
     if case is None:
         abort(404)
@@ -301,30 +348,51 @@ def _replies_page(login: SourceLogin, form: FollowUpForm, files_discarded: bool)
         form=form,
         logout_form=LogoutForm(),
         accepting=accepting,
-        files_discarded=files_discarded,
+        kept=kept,
     )
 
 
 @bp.get("/replies")
 @source_required
 def replies(login: SourceLogin) -> str:
-    return _replies_page(login, FollowUpForm(), files_discarded=False)
+    return _replies_page(login, FollowUpForm(), kept=NOTHING_KEPT)
 
 
 @bp.post("/replies")
 @_per_client_upload_limit
 @_global_upload_limit
 @csrf.exempt
-@source_required
-def send_follow_up(login: SourceLogin) -> ResponseReturnValue:
+def send_follow_up() -> ResponseReturnValue:
+    """A follow-up; if the session ended while it was written, it is kept and the codename asked for."""
     recipients = _recipients()
-    with _streamed_upload(recipients) as upload:
+    with _streamed_upload(recipients) as upload, _files_of(upload) as files:
+        login = current_login(session, _config().secret_key)
+        if login is None:
+            resume = ResumeFollowUpForm(formdata=upload.fields)
+            login = _login_to_resume(resume)
+            if login is None:
+                return render_template("submit/resume.html", form=resume, kept=_keep(files.files)), 401
         form = FollowUpForm(formdata=upload.fields)
-        if not form.validate_with_files(len(upload.files)):
-            return _replies_page(login, form, files_discarded=bool(upload.files)), 400
-        add_follow_up(get_session(), login.source_id, recipients, form.message.data, upload.files)
+        valid = form.validate_with_files(len(files.files))
+        if not (_files_fit(form, upload, files) and valid):
+            return _replies_page(login, form, kept=_keep(files.files)), 400
+        add_follow_up(get_session(), login.source_id, recipients, form.message.data, files.files)
     flash(gettext("Your message was encrypted and sent to the lawyers."), "success")
     return redirect(url_for(".replies"))
+
+
+def _login_to_resume(form: ResumeFollowUpForm) -> SourceLogin | None:
+    """The source named by the codename typed on the resume page, now logged in; None if none yet."""
+    typed = (form.codename.data or "").strip()
+    if not typed:
+        return None
+    login = find_source(get_session(), _config(), typed)
+    if login is None:
+        # Not validated (its message is checked once logged in), so errors is still a tuple.
+        form.codename.errors = [gettext("This codename is not known here. Check each word and try again.")]
+        return None
+    remember_login(session, _config().secret_key, login)
+    return login
 
 
 @bp.get("/replies/<uuid:item_id>/files/<uuid:attachment_id>")

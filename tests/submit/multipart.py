@@ -175,3 +175,15 @@ def codename_on(page: str) -> str:
     match = re.search(r'<p class="codename" id="codename"[^>]*>([^<]+)</p>', page)
     assert match, "no codename on the page"
     return match.group(1).strip()
+
+
+def kept_files_on(page: str) -> str:
+    match = re.search(r'name="kept_files" value="([^"]+)"', page)
+    assert match, "the form keeps no files"
+    return match.group(1)
+
+
+def csrf_token_on(page: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert match, "the page has no CSRF token"
+    return match.group(1)

@@ -181,7 +181,7 @@ def test_a_message_of_the_full_length_is_accepted(
         pytest.param({"message": "  "}, "напишите хотя бы несколько слов", id="no-message"),
     ],
 )
-def test_an_invalid_form_is_shown_again_and_nothing_is_kept(
+def test_an_invalid_form_is_shown_again_with_its_file_kept_encrypted(
     app: Flask, client: FlaskClient, readers: ReadersFixture, answers: dict[str, str], expected: str
 ) -> None:
     token = request_tokens(client, "/request?lang=ru")
@@ -191,9 +191,11 @@ def test_an_invalid_form_is_shown_again_and_nothing_is_kept(
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert expected in page
-    assert "Выбранные файлы не сохранены" in page
+    assert "<li>документ.txt</li>" in page
     assert "<script>" not in page
-    assert stored_state(app) == NOTHING_STORED
+    state = stored_state(app)
+    assert (state.sources, state.cases, state.items, state.attachments) == (0, 0, 0, 0)
+    assert [path.parent.name for path in state.blob_files] == ["kept"]
 
 
 @pytest.mark.parametrize("world", ["empty", "pending-lawyer", "no-recovery-key"])

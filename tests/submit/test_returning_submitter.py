@@ -181,17 +181,6 @@ def test_an_empty_follow_up_is_refused(app: Flask, client: FlaskClient, readers:
     assert stored_state(app) == before
 
 
-def test_a_follow_up_needs_a_login(app: Flask, client: FlaskClient, readers: ReadersFixture) -> None:
-    submit(client)
-    before = stored_state(app)
-    token = csrf_token(client, "/codename")
-    response = post_parts(
-        client, "/replies", [Text("csrf_token", token), Text("message", "hi"), Upload("a.txt", b"a")]
-    )
-    assert response.status_code == 302
-    assert stored_state(app) == before
-
-
 def test_reply_files_download_only_for_their_source(
     app: Flask, client: FlaskClient, db_session: Session, readers: ReadersFixture
 ) -> None:

@@ -22,6 +22,7 @@ from tests.submit.multipart import (
     Text,
     Upload,
     body_bytes,
+    codename_on,
     csrf_token,
     help_request_parts,
     post_parts,
@@ -129,27 +130,37 @@ def _client(app: Flask) -> FlaskClient:
 
 
 @pytest.mark.parametrize(
-    ("sizes", "limit_text"),
+    ("sizes", "too_large"),
     [
-        pytest.param([3 * READ_CHUNK_BYTES + 1], "192 КБ", id="one-file-over-the-file-limit"),
+        pytest.param([3 * READ_CHUNK_BYTES + 1, 1000], "часть-0.bin", id="one-file-over-the-file-limit"),
         pytest.param(
-            [3 * READ_CHUNK_BYTES, 2 * READ_CHUNK_BYTES, 1], "320 КБ", id="files-together-over-the-total"
+            [3 * READ_CHUNK_BYTES, 2 * READ_CHUNK_BYTES, 1], "часть-2.bin", id="files-together-over-the-total"
         ),
     ],
 )
-def test_an_upload_over_a_limit_gets_a_413_page_in_russian_and_stores_nothing(
-    small_limits_app: Flask, readers: ReadersFixture, sizes: list[int], limit_text: str
+def test_a_file_over_a_limit_brings_the_form_back_with_every_answer_and_the_other_files_kept(
+    small_limits_app: Flask, readers: ReadersFixture, sizes: list[int], too_large: str
 ) -> None:
+    # Given a form sent without JavaScript (no size check before sending) with one file too many bytes
     client = _client(small_limits_app)
     uploads = [Upload(f"часть-{index}.bin", bytes(size)) for index, size in enumerate(sizes)]
-    response = post_parts(
-        client, "/request", help_request_parts(request_tokens(client, "/request?lang=ru"), files=uploads)
-    )
+    tokens = request_tokens(client, "/request?lang=ru")
+    parts = help_request_parts(tokens, "Долгое письмо о моём сыне.", uploads, country="Армения")
+    response = post_parts(client, "/request", parts)
+
+    # Then the form comes back naming that file, with every answer as typed
     page = response.get_data(as_text=True)
-    assert response.status_code == 413
-    assert "Вы отправили больше, чем принимает этот сервис" in page
-    assert f"Предел — {limit_text}." in page
-    assert stored_state(small_limits_app) == NOTHING_STORED
+    assert response.status_code == 400
+    assert f"«{too_large}» не отправлен: он больше, чем принимает этот сервис." in page
+    assert "Долгое письмо о моём сыне.</textarea>" in page
+    assert 'value="Армения"' in page
+    assert codename_on(page) == tokens.codename
+    # And the other files wait, encrypted, to go with the corrected form
+    kept = [upload.filename for upload in uploads if upload.filename != too_large]
+    assert all(f"<li>{name}</li>" in page for name in kept)
+    state = stored_state(small_limits_app)
+    assert (state.sources, state.cases, state.items, state.attachments) == (0, 0, 0, 0)
+    assert [path.parent.name for path in state.blob_files] == ["kept"] * len(kept)
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_reading(
