@@ -43,6 +43,10 @@ def sweep_command() -> None:
                     "retention: SQLite's WAL was busy; deleted pages leave it at a later checkpoint",
                     err=True,
                 )
-        referenced = set(session.scalars(select(Attachment.blob_name)))
-    removed = store.sweep_orphans(referenced)
+
+    def referenced_names() -> set[str]:
+        with session_factory()() as session:
+            return set(session.scalars(select(Attachment.blob_name)))
+
+    removed = store.sweep_orphans(referenced_names)
     click.echo(f"removed {removed} orphaned blob file(s)")

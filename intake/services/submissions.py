@@ -32,10 +32,9 @@ from crypto import derive_codename_keys, encrypt_stream_padded
 from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemRecipient, Source
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.clock import utc_today
-from intake.services.codenames import new_codename
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
 from intake.services.keyring import RecipientSet, instance_keys, kdf_params, next_case_number
-from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits
+from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits, UploadTooLarge
 
 logger = logging.getLogger("intake.submissions")
 
@@ -59,6 +58,8 @@ class EncryptedFile:
 class ReceivedUpload:
     fields: MultiDict[str, str]
     files: list[EncryptedFile]
+    # Names of files over a limit: read to their end and dropped, the others kept.
+    too_large: list[str]
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def receive_upload(
     with ExitStack() as pending_blobs:
         fields: MultiDict[str, str] = MultiDict()
         files: list[EncryptedFile] = []
+        too_large: list[str] = []
         checked = False
         for part in MultipartStream(stream, boundary, limits).parts():
             if isinstance(part, TextPart):
@@ -106,10 +108,18 @@ def receive_upload(
                 checked = True
             if part.name == FILES_FIELD:
                 blob = pending_blobs.enter_context(store.writer())
-                files.append(_encrypt_file(part, blob, recipients))
+                try:
+                    files.append(_encrypt_file(part, blob, recipients))
+                except UploadTooLarge:
+                    # Over a file or total limit: the form comes back saying
+                    # which file, with everything else kept. Past the limit
+                    # of the whole body, the next read raises again.
+                    part.reader.discard_rest()
+                    blob.discard()
+                    too_large.append(part.filename)
         if not checked:
             check_before_storing(fields)
-        yield ReceivedUpload(fields, files)
+        yield ReceivedUpload(fields, files, too_large)
 
 
 def _encrypt_file(part: FilePart, blob: PendingBlob, recipients: Sequence[str]) -> EncryptedFile:
@@ -127,14 +137,22 @@ def create_submission(
     session: Session,
     config: Config,
     recipients: RecipientSet,
+    codename: str,
     answers: dict[str, str],
     message: str,
     files: Sequence[EncryptedFile],
-    language: str,
 ) -> Receipt:
-    """A new source, case and first item; the codename, in `language`, exists only in the returned receipt."""
-    codename = new_codename(language)
+    """A new source, case and first item under `codename` (which is never stored).
+
+    If a request was already stored under this codename (the same form sent
+    again: a reload, a double click, a retry after a lost response), nothing
+    is stored and its receipt is returned; the files of the repeat are left
+    unpublished, so the caller's writers delete them.
+    """
     keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
+    earlier = _case_number_of(session, keys.lookup_id)
+    if earlier is not None:
+        return Receipt(codename=codename, case_number=earlier)
     today = utc_today()
     item = _new_item(ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today)
     source = Source(
@@ -155,9 +173,22 @@ def create_submission(
         case.number = next_case_number(session)
         session.add(case)
 
-    _publish_and_commit(session, files, add_rows)
+    try:
+        _publish_and_commit(session, files, add_rows)
+    except IntegrityError:
+        # The same form sent twice at once: the other request stored it first.
+        earlier = _case_number_of(session, keys.lookup_id)
+        if earlier is None:
+            raise
+        return Receipt(codename=codename, case_number=earlier)
     logger.info("case %d received with %d file(s)", case.number, len(files))
     return Receipt(codename=codename, case_number=case.number)
+
+
+def _case_number_of(session: Session, lookup_id: str) -> int | None:
+    number = session.scalar(select(Case.number).join(Case.source).where(Source.codename_lookup_id == lookup_id))
+    session.rollback()
+    return number
 
 
 def add_follow_up(

@@ -39,12 +39,18 @@ def test_ask_in_russian_with_a_file_then_come_back_with_the_codename(
     browser.find_element(By.CSS_SELECTOR, "input[name=urgency][value=danger_now]").click()
     browser.find_element(By.ID, "message").send_keys(MESSAGE)
     browser.find_element(By.ID, "attachments").send_keys(str(scan))
+    held_before_sending = browser.find_element(By.ID, "codename").text.strip()
     submit_and_wait_for(browser, "form button[type=submit]", "Ваше обращение отправлено")
 
-    # Then the receipt shows a codename of eight Russian words once
+    # Then the receipt shows the codename of eight Russian words that the form showed before sending
     codename = browser.find_element(By.ID, "codename").text.strip()
     assert len(codename.split()) == 8
     assert set(codename.split()) <= set(RUSSIAN.words)
+    assert codename == held_before_sending
+
+    # And has them type it back once before they leave
+    browser.find_element(By.ID, "typed_codename").send_keys(codename)
+    submit_and_wait_for(browser, "form.codename-check button[type=submit]", "Кодовая фраза у вас")
 
     # And the lawyer can read what was sent, file name and content included
     case = db_session.scalars(select(Case)).one()

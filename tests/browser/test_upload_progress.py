@@ -277,13 +277,16 @@ def test_a_form_returned_with_errors_shows_progress_again_on_the_next_try(
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     wait = _waiting(browser)
     wait.until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "main .errors[role=alert]"))
-    assert "Выбранные файлы не сохранены" in browser.find_element(By.TAG_NAME, "main").text
+    assert "Эти файлы уже получены" in browser.find_element(By.TAG_NAME, "main").text
     assert not browser.find_elements(By.CSS_SELECTOR, "form progress")
 
-    # Then, once fixed and with the file chosen again, the upload shows its progress again
-    _fill_in_the_russian_form_again(browser, scan)
+    # Then, once fixed and with one more file chosen, the upload shows its progress again
+    second_scan = tmp_path / "скан 2.jpg"
+    second_scan.write_bytes(bytes(3 * MIB))
+    _fill_in_the_russian_form_again(browser, second_scan)
     _throttle_uploads(browser)
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     wait.until(lambda driver: driver.find_element(By.CSS_SELECTOR, "form progress"))
     wait.until(lambda driver: "Ваше обращение отправлено" in driver.find_element(By.TAG_NAME, "main").text)
-    assert db_session.scalars(select(Case)).one().items[0].attachments
+    # The first file was kept from the first try, not uploaded twice
+    assert len(db_session.scalars(select(Case)).one().items[0].attachments) == 2

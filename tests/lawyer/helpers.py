@@ -20,6 +20,7 @@ from config import Config
 from crypto import Identity
 from intake.models import Case, User
 from intake.services.blobstore import BlobStore
+from intake.services.codenames import new_codename
 from intake.services.keyring import submission_recipients
 from intake.services.sources import find_source
 from intake.services.submissions import create_submission, receive_upload, upload_limits
@@ -168,7 +169,7 @@ def submit_directly(
         BlobStore(config.blob_dir),
         lambda _fields: None,
     ) as upload:
-        receipt = create_submission(session, config, recipients, fields or {}, message, upload.files, language="en")
+        receipt = create_submission(session, config, recipients, new_codename("en"), fields or {}, message, upload.files)
     login = find_source(session, config, receipt.codename)
     assert login is not None
     case = session.scalars(select(Case).where(Case.number == receipt.case_number)).one()

@@ -14,7 +14,7 @@ from intake.db import engine
 from intake.submit.codename_wait import WAIT_SECONDS, WAITING_SINCE
 from tests.conftest import make_config
 from tests.submit.helpers import ReadersFixture
-from tests.submit.multipart import codename_on, csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import codename_on, csrf_token, help_request_parts, post_parts, request_tokens
 
 JUNK = " ".join(["abacus"] * 7)
 
@@ -40,7 +40,7 @@ def try_codename(client: FlaskClient, codename: str) -> int:
 
 def test_junk_guesses_cannot_lock_the_real_submitter_out(guarded_app: Flask, readers: ReadersFixture) -> None:
     submitter = fresh_browser(guarded_app)
-    sent = post_parts(submitter, "/request", help_request_parts(csrf_token(submitter, "/request")))
+    sent = post_parts(submitter, "/request", help_request_parts(request_tokens(submitter, "/request")))
     codename = codename_on(sent.get_data(as_text=True))
     # Given an attacker whose junk guesses from fresh cookies spent the global budget
     assert [try_codename(fresh_browser(guarded_app), JUNK) for _ in range(3)] == [400, 400, 429]

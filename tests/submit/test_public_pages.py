@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from intake import create_app
 from tests.conftest import make_config
 from tests.submit.helpers import ReadersFixture
-from tests.submit.multipart import csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import csrf_token, help_request_parts, post_parts, request_tokens
 
 FORM_PAGE_BUDGET_BYTES = 30 * 1024
 SCRIPT_TAG = '<script src="/static/upload-progress.js" defer>'
@@ -124,8 +124,7 @@ def test_errors_are_tied_to_their_fields_for_screen_readers(client: FlaskClient,
 
 
 def test_a_missing_choice_marks_its_fieldset_and_the_hint_stays_linked(client: FlaskClient, readers: ReadersFixture) -> None:
-    token = csrf_token(client, "/request?lang=uk")
-    parts = help_request_parts(token, "Текст", [], help_kind="")
+    parts = help_request_parts(request_tokens(client, "/request?lang=uk"), "Текст", [], help_kind="")
     page = post_parts(client, "/request", parts).get_data(as_text=True)
     assert '<fieldset aria-describedby="help_kind-errors" aria-invalid="true">' in page
     assert re.search(r'<input[^>]*aria-invalid="true"[^>]*name="help_kind"', page)
