@@ -34,7 +34,7 @@ public-catalogue:
 	$(BIN)/pybabel update -i build/public.pot -d intake/translations -w 100 --no-fuzzy-matching --ignore-obsolete
 
 system-packages:
-	tools/ensure-system-packages age chromium chromium-driver
+	tools/ensure-system-packages age chromium chromium-driver nginx
 
 # Development server on loopback over plain HTTP (hence the insecure-cookie switch).
 run: install
