@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from jinja2 import StrictUndefined
 
 from config import Config
-from intake import db, errors, logs, security
+from intake import db, errors, logs, request_limits, security
 from intake.admin import bp as admin_bp
 from intake.cli import intake_cli
 from intake.extensions import babel, csrf, limiter
@@ -52,6 +52,7 @@ def create_app(config: Config) -> Flask:
 
     db.init_app(app, config.database_url)
     babel.init_app(app, locale_selector=select_locale)
+    request_limits.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     # Templates must never reach configuration or secrets.
