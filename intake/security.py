@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, Response, abort, g, request
 
@@ -59,6 +60,17 @@ def local_port(environ: dict[str, Any]) -> int | None:
     return port
 
 
+def _quoted_target(environ: dict[str, Any]) -> str:
+    """Path and query as the client sent them, percent-encoded to plain ASCII.
+
+    Decoded paths may hold Cyrillic, invalid UTF-8 or CR/LF, none of which
+    may appear in a header value.
+    """
+    path = quote(environ.get("PATH_INFO", "").encode("latin-1", "replace"), safe="/")
+    query = quote(environ.get("QUERY_STRING", "").encode("latin-1", "replace"), safe="=&%+")
+    return f"{path}?{query}" if query else path
+
+
 def init_app(app: Flask, onion_location: str | None, staff_port: int | None) -> None:
     """Register after the blueprints, so their user loaders run before this gate."""
 
@@ -83,6 +95,6 @@ def init_app(app: Flask, onion_location: str | None, staff_port: int | None) -> 
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
         if onion_location:
-            response.headers["Onion-Location"] = onion_location.rstrip("/") + request.full_path.rstrip("?")
+            response.headers["Onion-Location"] = onion_location.rstrip("/") + _quoted_target(request.environ)
         response.headers.pop("Server", None)
         return response

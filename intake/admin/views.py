@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers.response import Response as BaseResponse
 
@@ -15,6 +15,7 @@ from intake.lawyer.enrolment import enrolment_page
 from intake.lawyer.forms import AdminSetupForm, ConfirmForm
 from intake.lawyer.views import login_rate_limit
 from intake.models import Role, User, UserStatus
+from intake.request_limits import page_argument
 from intake.services import accounts, audit, vetting
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -107,5 +108,5 @@ def change_status(person_id: uuid.UUID, status: str, user: User) -> BaseResponse
 @bp.get("/audit")
 @requires_admin
 def audit_log() -> str:
-    page = audit.recent_events(get_session(), max(request.args.get("page", 1, type=int), 1))
+    page = audit.recent_events(get_session(), page_argument())
     return render_template("admin/audit.html", audit_page=page)

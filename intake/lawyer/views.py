@@ -35,6 +35,7 @@ from intake.lawyer.forms import (
     StatusForm,
 )
 from intake.models import Case, CaseStatus, User
+from intake.request_limits import page_argument
 from intake.services import accounts, audit, cases, downloads, export, lawyer_sessions, rekey
 from intake.services.blobstore import BlobStore
 from intake.submit import fields
@@ -126,7 +127,7 @@ def inbox(user: User) -> str:
         assignee_id=_uuid_or_none(form.assignee.data),
         unassigned_only=form.assignee.data == "nobody",
     )
-    page = cases.inbox(db, user, filters, request.args.get("page", 1, type=int))
+    page = cases.inbox(db, user, filters, page_argument())
     return render_template("lawyer/inbox.html", form=form, inbox=page, filter_args=_filter_args(form))
 
 
