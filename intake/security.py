@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, Response, abort, g, request
+from werkzeug.exceptions import NotFound
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -74,13 +75,24 @@ def _quoted_target(environ: dict[str, Any]) -> str:
 def init_app(app: Flask, onion_location: str | None, staff_port: int | None) -> None:
     """Register after the blueprints, so their user loaders run before this gate."""
 
+    @app.url_value_preprocessor
+    def hide_staff_pages(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
+        """Off the staff port a staff route is unrouted, exactly like a missing one.
+
+        URL value preprocessors run before every before_request hook, so no
+        CSRF check, rate limit or staff loader sees the route either: an
+        aborted 404 would still differ (staff page layout, a CSRF 400 first).
+        """
+        staff_page = request.blueprint in STAFF_BLUEPRINTS
+        if staff_port is not None and staff_page and local_port(request.environ) != staff_port:
+            request.url_rule = None
+            request.view_args = None
+            request.routing_exception = NotFound()
+
     @app.before_request
     def deny_by_default() -> None:
         endpoint = request.endpoint
         if endpoint is None:
-            abort(404)
-        staff_page = request.blueprint in STAFF_BLUEPRINTS
-        if staff_port is not None and staff_page and local_port(request.environ) != staff_port:
             abort(404)
         if endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS:
             return
