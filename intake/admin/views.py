@@ -72,7 +72,7 @@ def invite(user: User) -> str | BaseResponse:
     return render_template(
         "admin/invite_created.html",
         email=accounts.normalise_email(form.email.data),
-        url=url_for("lawyer.enrol", token=token, _external=True),
+        url=(intake_config().base_url or "") + url_for("lawyer.enrol", token=token),
     )
 
 
