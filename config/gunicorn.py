@@ -31,6 +31,9 @@ import os
 import re
 from typing import Any
 
+from gunicorn.glogging import Logger
+from gunicorn.http import wsgi as gunicorn_wsgi
+
 
 def _int_env(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
@@ -98,11 +101,12 @@ control_socket_disable = True
 
 # --- Logging -----------------------------------------------------------------
 # No access log at all. Should somebody enable one with --access-logfile, this
-# format has no remote address (%(h)s), user agent (%(a)s), referrer (%(f)s)
-# and no path or query (%(r)s, %(U)s, %(q)s: invite links carry tokens):
-# only time, method, status, size and duration.
+# format has no remote address (%(h)s), user agent (%(a)s), referrer (%(f)s),
+# no path or query (%(r)s, %(U)s, %(q)s: invite links carry tokens), and no
+# time, size or duration (%(t)s, %(B)s, %(M)s: they date and size a
+# submission): only method and status.
 accesslog = None
-access_log_format = '%(t)s %(m)s %(s)s %(B)s %(M)sms'
+access_log_format = "%(m)s %(s)s"
 errorlog = "-"
 loglevel = os.environ.get("INTAKE_LOG_LEVEL", "info")
 capture_output = False
@@ -137,6 +141,32 @@ class RedactAddresses(logging.Filter):
 _FILTER = RedactAddresses()
 
 
+class DayOnlyLogger(Logger):
+    """Gunicorn's error log with dates, not times of day (docs/operators.md, "Logs")."""
+
+    datefmt = r"[%Y-%m-%d]"
+
+
+logger_class = DayOnlyLogger
+
+
+def _drop_server_header() -> None:
+    """Gunicorn names itself in a `Server` header on every response; nothing needs it.
+
+    It has no setting for this, so its response's default headers are
+    filtered once in the master, before the workers fork.
+    """
+    original = gunicorn_wsgi.Response.default_headers
+    if getattr(original, "drops_server_header", False):
+        return
+
+    def default_headers(response: gunicorn_wsgi.Response) -> list[str]:
+        return [line for line in original(response) if not line.lower().startswith("server:")]
+
+    default_headers.drops_server_header = True  # type: ignore[attr-defined]
+    gunicorn_wsgi.Response.default_headers = default_headers
+
+
 def _install_filter() -> None:
     for name in ("gunicorn.error", "gunicorn.access"):
         logger = logging.getLogger(name)
@@ -147,6 +177,7 @@ def _install_filter() -> None:
 def on_starting(server: Any) -> None:
     os.umask(umask)
     _install_filter()
+    _drop_server_header()
     _end_staff_sessions()
 
 

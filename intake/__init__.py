@@ -48,7 +48,8 @@ def create_app(config: Config) -> Flask:
         MAX_FORM_MEMORY_SIZE=200_000,
         TEMPLATES_AUTO_RELOAD=not config.is_production,
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Dates only: next to an event, a time of day could tell when somebody wrote.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", datefmt="%Y-%m-%d")
 
     db.init_app(app, config.database_url)
     babel.init_app(app, locale_selector=select_locale)
