@@ -58,7 +58,8 @@ class FilelessRequest(Request):
 class BoundedIntegerConverter(IntegerConverter):
     """`<int:…>` that matches only what fits a database integer column (else: 404)."""
 
-    def __init__(  # noqa: A002 — Werkzeug's argument names
+    # `min` and `max` are Werkzeug's argument names (rule syntax: `<int(max=9):n>`).
+    def __init__(
         self, url_map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = None, signed: bool = False
     ) -> None:
         super().__init__(url_map, fixed_digits, min, LARGEST_ID if max is None else max, signed)
@@ -79,14 +80,15 @@ class GuardedInput:
     def read(self, size: int | None = -1) -> bytes:
         try:
             data: bytes = self._stream.read(size)
-        except Exception as error:  # noqa: BLE001 — whatever the server raises, the request is broken
+        # Whatever the server raises while reading, the request is broken.
+        except Exception as error:
             raise ClientDisconnected from error
         return data
 
     def readline(self, size: int | None = -1) -> bytes:
         try:
             line: bytes = self._stream.readline(size)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             raise ClientDisconnected from error
         return line
 

@@ -130,6 +130,7 @@ class Front:
 def front(tmp_path: Path, app: Gunicorn) -> Iterator[Front]:
     """deploy/front/nginx.conf as shipped, with only its ports and run directory moved."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    assert Path(nginx).exists(), "nginx is not installed: make system-packages"
     public_port, staff_port = free_port(), free_port()
     run_dir = tmp_path / "nginx-run"
     run_dir.mkdir()
