@@ -7,15 +7,18 @@ Written for a Tor onion service on a small VPS:
   deliberately stalled) clients would take the whole site down. With
   `gthread` every request holds one thread, and the worker's heartbeat keeps
   running meanwhile, so `timeout` never kills a slow but live upload.
+  Threads still wait on a client's headers without a timeout, so in the
+  compose stack nginx (deploy/front/) stands in front and hands gunicorn
+  only complete requests.
 * A stalled connection is dropped: once the headers are in, every read and
   write on the socket may wait at most `INTAKE_STALL_TIMEOUT` seconds.
 * No access log, and addresses are scrubbed from gunicorn's own messages.
   Behind Tor every peer is the tor daemon anyway, but a clearnet mirror
-  would see real addresses, and we promise never to write one down. The
-  application logs method, route pattern, status and duration itself
-  (`intake/logs.py`).
-* No proxy is trusted for `X-Forwarded-*`: tor connects directly and sets
-  no such headers, so whoever sends them is lying.
+  would see real addresses, and we promise never to write one down. Log
+  lines carry the date, not the time of day (`DayOnlyLogger`), and no
+  `Server` header names gunicorn.
+* No proxy is trusted for `X-Forwarded-*`: neither tor nor the front server
+  sets such headers, so whoever sends them is lying.
 * Nothing is written to the (read-only) root filesystem.
 
 Every value can be overridden from the environment (`INTAKE_BIND`,
