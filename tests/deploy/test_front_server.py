@@ -156,7 +156,7 @@ def test_an_oversized_upload_is_refused_by_the_app(front_server: Front, db_sessi
     # Then the app's own page answers before the body is sent
     response = connection.getresponse()
     assert response.status == 413
-    assert "fewer files at once" in response.read().decode()
+    assert "The limit is" in response.read().decode()
     assert _files_under(front_server.run_dir) == []
 
 
