@@ -139,6 +139,7 @@ def front(tmp_path: Path, app: Gunicorn) -> Iterator[Front]:
     text = FRONT_CONFIG.read_text(encoding="utf-8")
     for shipped, moved in (
         ("/run/nginx/", f"{run_dir}/"),
+        ("/etc/nginx/intake-small-bodies.conf", str(FRONT_CONFIG.parent / "intake-small-bodies.conf")),
         ("listen 8000 ", f"listen 127.0.0.1:{public_port} "),
         ("listen 8001 ", f"listen 127.0.0.1:{staff_port} "),
         ("http://app:8000;", f"http://127.0.0.1:{app.public_port};"),

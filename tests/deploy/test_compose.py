@@ -259,4 +259,12 @@ def test_front_image_is_debian_nginx_on_the_tor_base_image() -> None:
     assert base(FRONT_DOCKERFILE) == base(TOR_DOCKERFILE)
     text = FRONT_DOCKERFILE.read_text(encoding="utf-8")
     assert "apt-get install -y --no-install-recommends nginx-light" in text
-    assert "COPY nginx.conf /etc/nginx/nginx.conf" in text
+    assert "COPY nginx.conf intake-small-bodies.conf /etc/nginx/" in text
+
+
+def test_small_body_routes_are_buffered_only_in_memory() -> None:
+    small = (ROOT / "deploy" / "front" / "intake-small-bodies.conf").read_text(encoding="utf-8")
+    directives = dict(line.rstrip(";").split(None, 1) for line in small.splitlines() if line.endswith(";"))
+    assert directives["proxy_request_buffering"] == "on"
+    assert directives["client_max_body_size"] == directives["client_body_buffer_size"] == "1m"
+    assert FRONT_CONFIG.read_text(encoding="utf-8").count("include /etc/nginx/intake-small-bodies.conf;") == 2

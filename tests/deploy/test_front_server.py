@@ -165,3 +165,42 @@ def test_staff_pages_only_through_the_staff_listener(front_server: Front) -> Non
     assert get(front_server.staff_port, "/lawyer/login")[0] == 200
     assert get(front_server.public_port, "/lawyer/login")[0] == 404
     assert get(front_server.public_port, "/")[0] == 200
+
+
+def _slow_body_clients(port: int, count: int) -> list[socket.socket]:
+    clients = []
+    for _ in range(count):
+        client = socket.create_connection(("127.0.0.1", port), timeout=5)
+        client.sendall(
+            b"POST /codename HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 100000\r\n\r\ncodename="
+        )
+        clients.append(client)
+    return clients
+
+
+def test_slow_form_bodies_do_not_reach_gunicorn(front_server: Front) -> None:
+    # Given clients that send a form body one byte every two seconds (gunicorn
+    # would give each a thread; it has four here)
+    clients = _slow_body_clients(front_server.public_port, 40) + _slow_body_clients(front_server.staff_port, 20)
+    trickler = threading.Thread(target=_trickle, args=(clients, 5), daemon=True)
+    trickler.start()
+    try:
+        time.sleep(3)
+        # Then pages still answer on both onions, and nothing was written to disk
+        for port in (front_server.public_port, front_server.staff_port):
+            status, _headers, body = get(port, "/healthz", timeout=5)
+            assert (status, body) == (200, b"ok\n")
+        assert _files_under(front_server.run_dir) == []
+    finally:
+        trickler.join()
+        for client in clients:
+            client.close()
+
+
+def test_a_form_body_over_the_limit_is_refused_by_the_front(front_server: Front) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", front_server.public_port, timeout=30)
+    connection.request("POST", "/codename", body=b"codename=" + b"a" * (1024 * 1024 + 1), headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = connection.getresponse()
+    assert response.status == 413
+    assert _files_under(front_server.run_dir) == []
