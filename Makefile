@@ -39,7 +39,7 @@ wordlists: $(BIN)/python
 	$(BIN)/python tools/build-wordlists
 
 system-packages:
-	tools/ensure-system-packages age chromium chromium-driver
+	tools/ensure-system-packages age chromium chromium-driver nginx
 
 # Development server on loopback over plain HTTP (hence the insecure-cookie switch).
 run: install

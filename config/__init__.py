@@ -22,6 +22,8 @@ GIB = 1024**3
 DEFAULT_MAX_FILE_BYTES = 2 * GIB
 DEFAULT_MAX_SUBMISSION_BYTES = 4 * GIB
 ONION_ORIGIN = re.compile(r"^https?://[a-z2-7]{56}\.onion/?$")
+# Scheme, host and optional port: where staff reach this instance.
+BASE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/?$")
 
 
 Choice = TypeVar("Choice", bound=StrEnum)
@@ -75,6 +77,9 @@ class Config:
     # Days a closed case is kept after its last activity before `intake sweep`
     # deletes it; None keeps cases forever.
     retention_days: int | None
+    # The lawyers' address (INTAKE_BASE_URL) for invitation links, never the
+    # request's Host header; None: links are shown as paths.
+    base_url: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -131,6 +136,7 @@ class Config:
             global_codename_rate_limit=_rate_limit(env, "INTAKE_GLOBAL_CODENAME_RATE_LIMIT", "600 per hour"),
             global_login_rate_limit=_rate_limit(env, "INTAKE_GLOBAL_LOGIN_RATE_LIMIT", "120 per hour"),
             retention_days=_optional_positive_int(env, "INTAKE_RETENTION_DAYS"),
+            base_url=_base_url(env),
         )
 
 
@@ -192,3 +198,10 @@ def _local_development_secret(data_dir: Path) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(secret)
     return secret
+
+
+def _base_url(env: Mapping[str, str]) -> str | None:
+    value = env.get("INTAKE_BASE_URL") or None
+    if value is not None and not BASE_URL.match(value):
+        raise ConfigError("INTAKE_BASE_URL must be http(s)://host[:port], e.g. the lawyers' onion address")
+    return value.rstrip("/") if value else None

@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from jinja2 import StrictUndefined
 
 from config import Config, Environment
-from intake import db, errors, logs, security
+from intake import db, errors, logs, request_limits, security
 from intake.admin import bp as admin_bp
 from intake.cli import intake_cli
 from intake.extensions import babel, csrf, limiter
@@ -50,10 +50,12 @@ def create_app(config: Config) -> Flask:
         MAX_FORM_MEMORY_SIZE=200_000,
         TEMPLATES_AUTO_RELOAD=not config.is_production,
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Dates only: next to an event, a time of day could tell when somebody wrote.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", datefmt="%Y-%m-%d")
 
     db.init_app(app, config.database_url)
     babel.init_app(app, locale_selector=select_locale)
+    request_limits.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     # Templates must never reach configuration or secrets.

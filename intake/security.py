@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, Response, abort, current_app, g, request
+from werkzeug.exceptions import NotFound
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -70,6 +72,17 @@ def local_port(environ: dict[str, Any]) -> int | None:
     return port
 
 
+def _quoted_target(environ: dict[str, Any]) -> str:
+    """Path and query as the client sent them, percent-encoded to plain ASCII.
+
+    Decoded paths may hold Cyrillic, invalid UTF-8 or CR/LF, none of which
+    may appear in a header value.
+    """
+    path = quote(environ.get("PATH_INFO", "").encode("latin-1", "replace"), safe="/")
+    query = quote(environ.get("QUERY_STRING", "").encode("latin-1", "replace"), safe="=&%+")
+    return f"{path}?{query}" if query else path
+
+
 def init_app(
     app: Flask,
     rules: AccessRules,
@@ -85,15 +98,26 @@ def init_app(
     app.extensions[ACCESS_RULES_KEY] = rules
     app.before_request(load_user)
 
+    @app.url_value_preprocessor
+    def hide_staff_pages(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
+        """Off the staff port a staff route is unrouted, exactly like a missing one.
+
+        URL value preprocessors run before every before_request hook, so no
+        CSRF check, rate limit or staff loader sees the route either: an
+        aborted 404 would still differ (staff page layout, a CSRF 400 first).
+        """
+        staff_page = request.blueprint in access_rules().staff_blueprints
+        if staff_port is not None and staff_page and local_port(request.environ) != staff_port:
+            request.url_rule = None
+            request.view_args = None
+            request.routing_exception = NotFound()
+
     @app.before_request
     def deny_by_default() -> None:
         endpoint = request.endpoint
         if endpoint is None:
             abort(404)
         rules = access_rules()
-        staff_page = request.blueprint in rules.staff_blueprints
-        if staff_port is not None and staff_page and local_port(request.environ) != staff_port:
-            abort(404)
         if endpoint in rules.public_endpoints or request.blueprint in rules.public_blueprints:
             return
         if getattr(g, "current_user", None) is None:
@@ -107,6 +131,6 @@ def init_app(
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
         if onion_location:
-            response.headers["Onion-Location"] = onion_location.rstrip("/") + request.full_path.rstrip("?")
+            response.headers["Onion-Location"] = onion_location.rstrip("/") + _quoted_target(request.environ)
         response.headers.pop("Server", None)
         return response

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers.response import Response as BaseResponse
 
@@ -11,6 +11,7 @@ from intake.configuration import current_config
 from intake.db import get_session
 from intake.extensions import limiter
 from intake.models import Role, User, UserStatus
+from intake.request_limits import page_argument
 from intake.services import accounts, audit, vetting
 from intake.staff.access import StaffContext, requires_admin
 from intake.staff.enrolment import enrolment_page
@@ -71,7 +72,7 @@ def invite(staff: StaffContext) -> str | BaseResponse:
     return render_template(
         "admin/invite_created.html",
         email=accounts.normalise_email(form.email.data),
-        url=url_for("lawyer.enrol", token=token, _external=True),
+        url=(current_config().base_url or "") + url_for("lawyer.enrol", token=token),
     )
 
 
@@ -107,5 +108,5 @@ def change_status(staff: StaffContext, person_id: uuid.UUID, status: str) -> Bas
 @bp.get("/audit")
 @requires_admin
 def audit_log(staff: StaffContext) -> str:
-    page = audit.recent_events(get_session(), max(request.args.get("page", 1, type=int), 1))
+    page = audit.recent_events(get_session(), page_argument())
     return render_template("admin/audit.html", audit_page=page)

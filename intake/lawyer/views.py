@@ -15,6 +15,7 @@ from intake.db import get_session
 from intake.extensions import limiter
 from intake.models import Case, CaseStatus, User
 from intake.ratelimit import global_key
+from intake.request_limits import page_argument
 from intake.services import accounts, cases, downloads, export, lawyer_sessions, rekey
 from intake.services.blobstore import BlobStore
 from intake.staff.access import (
@@ -118,7 +119,7 @@ def inbox(staff: StaffContext) -> str:
         assignee_id=_uuid_or_none(form.assignee.data),
         unassigned_only=form.assignee.data == "nobody",
     )
-    page = cases.inbox(db, staff.user, filters, request.args.get("page", 1, type=int))
+    page = cases.inbox(db, staff.user, filters, page_argument())
     return render_template("lawyer/inbox.html", form=form, inbox=page, filter_args=_filter_args(form))
 
 

@@ -15,7 +15,6 @@ published ones. A crash in between leaves only unreferenced ciphertext, which
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -35,8 +34,6 @@ from intake.services.clock import utc_today
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
 from intake.services.keyring import RecipientSet, instance_keys, kdf_params, next_case_number
 from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits, UploadTooLarge
-
-logger = logging.getLogger("intake.submissions")
 
 FILES_FIELD = "attachments"
 MAX_FILES_PER_UPLOAD = 20
@@ -181,7 +178,6 @@ def create_submission(
         if earlier is None:
             raise
         return Receipt(codename=codename, case_number=earlier)
-    logger.info("case %d received with %d file(s)", case.number, len(files))
     return Receipt(codename=codename, case_number=case.number)
 
 
@@ -213,7 +209,6 @@ def add_follow_up(
         session.add(item)
 
     _publish_and_commit(session, files, add_rows)
-    logger.info("follow-up received on a case with %d file(s)", len(files))
 
 
 def _new_item(

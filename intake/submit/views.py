@@ -216,6 +216,8 @@ def _streamed_upload(
     limits = upload_limits(current_config())
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         raise UploadTooLarge(limits.max_files_total_bytes)
+    # Every other route stops reading at intake.request_limits.FORM_BODY_LIMIT.
+    request.max_content_length = limits.max_body_bytes
     boundary = request.mimetype_params.get("boundary", "")
     if request.mimetype != "multipart/form-data" or not boundary:
         raise MalformedUpload("not a multipart form")

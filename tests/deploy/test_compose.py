@@ -14,6 +14,9 @@ yaml = pytest.importorskip("yaml", reason="PyYAML is needed to read docker-compo
 
 ROOT = Path(__file__).resolve().parents[2]
 TORRC = ROOT / "deploy" / "torrc"
+FRONT_CONFIG = ROOT / "deploy" / "front" / "nginx.conf"
+TOR_DOCKERFILE = ROOT / "deploy" / "tor" / "Dockerfile"
+FRONT_DOCKERFILE = ROOT / "deploy" / "front" / "Dockerfile"
 APP_IMAGE_SERVICES = ("app", "migrate", "manage", "sweeper")
 EXACT_TAG = re.compile(r"^[\w./-]+:\d+\.\d+(\.\d+)?(-[\w.-]+)?(@sha256:[0-9a-f]{64})?$|@sha256:[0-9a-f]{64}$")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|DATABASE_URL|PRIVATE|_KEY$")
@@ -44,7 +47,7 @@ def _networks(service: dict[str, Any]) -> list[str]:
 
 
 def test_expected_services(services: dict[str, dict[str, Any]]) -> None:
-    assert {"app", "db", "tor", "redis", "migrate"} <= set(services)
+    assert {"app", "db", "tor", "redis", "migrate", "front"} <= set(services)
 
 
 def test_nothing_is_published(services: dict[str, dict[str, Any]]) -> None:
@@ -159,19 +162,23 @@ def test_torrc_defends_the_onion(services: dict[str, dict[str, Any]]) -> None:
     assert int(values["HiddenServiceEnableIntroDoSBurstPerSec"]) > 0
     assert 0 < int(values["HiddenServiceMaxStreams"]) <= 100
     assert values["HiddenServiceMaxStreamsCloseCircuit"] == "1"
-    # The onion forwards to the app's fixed address and its listener.
-    app_address = services["app"]["networks"]["onion"]["ipv4_address"]
+    # The onion forwards to the front server's fixed address and public listener.
+    front_address = services["front"]["networks"]["onion"]["ipv4_address"]
     virtual, target = values["HiddenServicePort"].split()
     assert virtual == "80"
-    assert target == f"{app_address}:8000"
+    assert target == f"{front_address}:8000"
+    assert "listen 8000 " in FRONT_CONFIG.read_text(encoding="utf-8")
+    assert "proxy_pass http://app:8000;" in FRONT_CONFIG.read_text(encoding="utf-8")
     assert "0.0.0.0:8000" in _environment(services["app"])["INTAKE_BIND"]
 
 
 def test_lawyer_onion_example_uses_the_second_listener(services: dict[str, dict[str, Any]]) -> None:
     example = ROOT / "deploy" / "tor" / "torrc.d" / "lawyers.conf.example"
     values = dict(_torrc_options(example))
-    app_address = services["app"]["networks"]["onion"]["ipv4_address"]
-    assert values["HiddenServicePort"] == f"80 {app_address}:8001"
+    front_address = services["front"]["networks"]["onion"]["ipv4_address"]
+    assert values["HiddenServicePort"] == f"80 {front_address}:8001"
+    assert "listen 8001 " in FRONT_CONFIG.read_text(encoding="utf-8")
+    assert "proxy_pass http://app:8001;" in FRONT_CONFIG.read_text(encoding="utf-8")
     assert values["HiddenServiceDir"].endswith("/lawyers")
     assert "0.0.0.0:8001" in _environment(services["app"])["INTAKE_BIND"]
 
@@ -207,3 +214,57 @@ def test_torrc_is_valid_for_tor(tmp_path: Path) -> None:
 def test_recovery_shares_never_reach_docker_logs(services: dict[str, dict[str, Any]]) -> None:
     """`manage init` prints the recovery shares; Docker must not write them to disk."""
     assert services["manage"]["logging"] == {"driver": "none"}
+
+
+def _front_directives() -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in FRONT_CONFIG.read_text(encoding="utf-8").splitlines())
+    return [line.rstrip(";") for line in lines if line.endswith(";")]
+
+
+def test_only_the_front_server_faces_tor(services: dict[str, dict[str, Any]]) -> None:
+    onion = {name for name, service in services.items() if "onion" in _networks(service)}
+    assert onion == {"tor", "front"}, "tor must not reach gunicorn around the front server"
+    assert "web" in _networks(services["app"]) and "web" in _networks(services["front"])
+    assert services["tor"]["depends_on"]["front"]["condition"] == "service_started"
+
+
+def test_front_service_is_unprivileged_with_tmpfs_and_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
+    front = services["front"]
+    assert front["user"] == "www-data"
+    assert not front.get("volumes"), "the front keeps nothing"
+    assert [t.split(":")[0] for t in front["tmpfs"]] == ["/run/nginx"]
+    assert "/healthz" in " ".join(front["healthcheck"]["test"])
+    writable = [d for d in _front_directives() if re.match(r"(pid|\w+_temp_path) ", d)]
+    assert len(writable) == 6 and all(d.split()[1].startswith("/run/nginx/") for d in writable)
+
+
+def test_front_server_streams_and_keeps_no_log(services: dict[str, dict[str, Any]]) -> None:
+    directives = _front_directives()
+    for required in (
+        "server_tokens off",
+        "access_log off",
+        "proxy_request_buffering off",
+        "proxy_buffering off",
+        "proxy_http_version 1.1",
+        "proxy_max_temp_file_size 0",
+    ):
+        assert required in directives, required
+    assert not any(d.startswith(("log_format", "proxy_cache", "client_body_in_file_only")) for d in directives)
+
+
+def test_front_image_is_debian_nginx_on_the_tor_base_image() -> None:
+    def base(dockerfile: Path) -> str:
+        return next(line.split()[1] for line in dockerfile.read_text(encoding="utf-8").splitlines() if line.startswith("FROM "))
+
+    assert base(FRONT_DOCKERFILE) == base(TOR_DOCKERFILE)
+    text = FRONT_DOCKERFILE.read_text(encoding="utf-8")
+    assert "apt-get install -y --no-install-recommends nginx-light" in text
+    assert "COPY nginx.conf intake-small-bodies.conf /etc/nginx/" in text
+
+
+def test_small_body_routes_are_buffered_only_in_memory() -> None:
+    small = (ROOT / "deploy" / "front" / "intake-small-bodies.conf").read_text(encoding="utf-8")
+    directives = dict(line.rstrip(";").split(None, 1) for line in small.splitlines() if line.endswith(";"))
+    assert directives["proxy_request_buffering"] == "on"
+    assert directives["client_max_body_size"] == directives["client_body_buffer_size"] == "1m"
+    assert FRONT_CONFIG.read_text(encoding="utf-8").count("include /etc/nginx/intake-small-bodies.conf;") == 2
