@@ -133,6 +133,15 @@ def test_app_healthcheck_not_disabled(services: dict[str, dict[str, Any]]) -> No
     assert "pg_isready" in services["db"]["healthcheck"]["test"]
 
 
+def test_sweeper_health_is_its_last_sweep(services: dict[str, dict[str, Any]]) -> None:
+    """The sweeper runs no gunicorn: the image's /healthz check would call it unhealthy forever."""
+    sweeper = services["sweeper"]
+    marker = re.search(r"intake sweep && touch (/tmp/\S+);", sweeper["command"][-1])
+    assert marker, "a successful sweep must leave a mark"
+    test = " ".join(sweeper["healthcheck"]["test"])
+    assert marker.group(1) in test and "config.healthcheck" not in test
+
+
 def test_uploads_survive_a_graceful_stop(services: dict[str, dict[str, Any]]) -> None:
     grace = services["app"]["stop_grace_period"]
     assert re.fullmatch(r"\d+m", grace) and int(grace[:-1]) >= 10
