@@ -241,3 +241,13 @@ def test_following_the_guide_adds_the_lawyers_onion(tmp_path: Path) -> None:
 def test_recovery_shares_never_reach_docker_logs(services: dict[str, dict[str, Any]]) -> None:
     """`manage init` prints the recovery shares; Docker must not write them to disk."""
     assert services["manage"]["logging"] == {"driver": "none"}
+
+
+def test_the_container_check_override_changes_only_health_polling(services: dict[str, dict[str, Any]]) -> None:
+    """deploy/container-check runs the production file; its override may only poll health faster."""
+    override = yaml.safe_load((ROOT / "deploy" / "ci" / "compose.check.yml").read_text(encoding="utf-8"))
+    assert set(override) == {"services"}
+    for name, service in override["services"].items():
+        assert name in services, f"override names a service production does not have: {name}"
+        assert set(service) == {"healthcheck"}, name
+        assert set(service["healthcheck"]) == {"interval"}, name
