@@ -136,6 +136,15 @@ def test_app_healthcheck_not_disabled(services: dict[str, dict[str, Any]]) -> No
     assert "pg_isready" in services["db"]["healthcheck"]["test"]
 
 
+def test_sweeper_health_is_its_last_sweep(services: dict[str, dict[str, Any]]) -> None:
+    """The sweeper runs no gunicorn: the image's /healthz check would call it unhealthy forever."""
+    sweeper = services["sweeper"]
+    marker = re.search(r"intake sweep && touch (/tmp/\S+);", sweeper["command"][-1])
+    assert marker, "a successful sweep must leave a mark"
+    test = " ".join(sweeper["healthcheck"]["test"])
+    assert marker.group(1) in test and "config.healthcheck" not in test
+
+
 def test_uploads_survive_a_graceful_stop(services: dict[str, dict[str, Any]]) -> None:
     grace = services["app"]["stop_grace_period"]
     assert re.fullmatch(r"\d+m", grace) and int(grace[:-1]) >= 10
@@ -189,26 +198,51 @@ def test_tor_mounts_the_torrc(services: dict[str, dict[str, Any]]) -> None:
     assert any(v.startswith("tor-keys:/var/lib/tor") for v in volumes)
 
 
-@pytest.mark.skipif(shutil.which("tor") is None, reason="tor is not installed")
-def test_torrc_is_valid_for_tor(tmp_path: Path) -> None:
-    """`tor --verify-config` on the real files, with paths moved into tmp_path."""
+TORRC_D = ROOT / "deploy" / "tor" / "torrc.d"
+
+
+def _tor_configuration(tmp_path: Path, extra: dict[str, str] | None = None) -> Path:
+    """The real torrc and the real torrc.d contents, with their paths moved into tmp_path."""
     data = tmp_path / "data"
     data.mkdir(mode=0o700)
     included = tmp_path / "torrc.d"
     included.mkdir()
-    example = (ROOT / "deploy" / "tor" / "torrc.d" / "lawyers.conf.example").read_text(encoding="utf-8")
-    (included / "lawyers.conf").write_text(example.replace("/var/lib/tor", str(data)), encoding="utf-8")
+    files = {path.name: path.read_text(encoding="utf-8") for path in TORRC_D.iterdir()}
+    files.update(extra or {})
+    for name, text in files.items():
+        (included / name).write_text(text.replace("/var/lib/tor", str(data)), encoding="utf-8")
     torrc = TORRC.read_text(encoding="utf-8").replace("/var/lib/tor", str(data))
     torrc = torrc.replace("/etc/tor/torrc.d/", f"{included}/")
     (tmp_path / "torrc").write_text(torrc, encoding="utf-8")
-    result = subprocess.run(
-        ["tor", "--verify-config", "-f", str(tmp_path / "torrc")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return tmp_path / "torrc"
+
+
+def _tor(*args: str) -> str:
+    result = subprocess.run(["tor", *args], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _onion_directories(torrc: Path) -> list[str]:
+    """What tor itself reads from the configuration, %include expanded."""
+    dump = _tor("--dump-config", "short", "-f", str(torrc), "--hush")
+    return [line.split(" ", 1)[1] for line in dump.splitlines() if line.startswith("HiddenServiceDir ")]
+
+
+@pytest.mark.skipif(shutil.which("tor") is None, reason="tor is not installed")
+def test_stock_configuration_has_only_the_public_onion(tmp_path: Path) -> None:
+    torrc = _tor_configuration(tmp_path)
+    _tor("--verify-config", "-f", str(torrc), "--hush")
+    assert [Path(d).name for d in _onion_directories(torrc)] == ["public"]
+
+
+@pytest.mark.skipif(shutil.which("tor") is None, reason="tor is not installed")
+def test_following_the_guide_adds_the_lawyers_onion(tmp_path: Path) -> None:
+    """docs/operators.md: cp lawyers.conf.example lawyers.conf, then restart tor."""
+    example = (TORRC_D / "lawyers.conf.example").read_text(encoding="utf-8")
+    torrc = _tor_configuration(tmp_path, {"lawyers.conf": example})
+    _tor("--verify-config", "-f", str(torrc), "--hush")
+    assert [Path(d).name for d in _onion_directories(torrc)] == ["public", "lawyers"]
 
 
 def test_recovery_shares_never_reach_docker_logs(services: dict[str, dict[str, Any]]) -> None:
@@ -268,3 +302,13 @@ def test_small_body_routes_are_buffered_only_in_memory() -> None:
     assert directives["proxy_request_buffering"] == "on"
     assert directives["client_max_body_size"] == directives["client_body_buffer_size"] == "1m"
     assert FRONT_CONFIG.read_text(encoding="utf-8").count("include /etc/nginx/intake-small-bodies.conf;") == 2
+
+
+def test_the_container_check_override_changes_only_health_polling(services: dict[str, dict[str, Any]]) -> None:
+    """deploy/container-check runs the production file; its override may only poll health faster."""
+    override = yaml.safe_load((ROOT / "deploy" / "ci" / "compose.check.yml").read_text(encoding="utf-8"))
+    assert set(override) == {"services"}
+    for name, service in override["services"].items():
+        assert name in services, f"override names a service production does not have: {name}"
+        assert set(service) == {"healthcheck"}, name
+        assert set(service["healthcheck"]) == {"interval"}, name
