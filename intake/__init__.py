@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from jinja2 import StrictUndefined
 
 from config import Config
-from intake import db, errors, logs, security
+from intake import db, errors, logs, security, static_assets
 from intake.admin import bp as admin_bp
 from intake.cli import intake_cli
 from intake.extensions import babel, csrf, limiter
@@ -61,6 +61,7 @@ def create_app(config: Config) -> Flask:
 
     _register_blueprints(app)
     security.init_app(app, config.onion_location, config.staff_port)
+    static_assets.init_app(app)
     logs.init_app(app)
     errors.init_app(app)
     return app
