@@ -54,8 +54,11 @@ class Server:
 
 
 @contextmanager
-def gunicorn(environ: Mapping[str, str], workers: int = 2, threads: int = 8) -> Iterator[Server]:
-    """Production settings from config/gunicorn.py; `environ` adds the app's configuration."""
+def gunicorn(environ: Mapping[str, str], workers: int | None = 2, threads: int = 8) -> Iterator[Server]:
+    """Production settings from config/gunicorn.py; `environ` adds the app's configuration.
+
+    `workers=None` keeps the file's own choice (2 x CPUs + 1, at most 8).
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -63,10 +66,13 @@ def gunicorn(environ: Mapping[str, str], workers: int = 2, threads: int = 8) -> 
         "RATELIMIT_STORAGE_URI": BENCH_REDIS_URL,
         **environ,
         "INTAKE_BIND": f"127.0.0.1:{port}",
-        "INTAKE_WORKERS": str(workers),
         "INTAKE_THREADS": str(threads),
         "INTAKE_LOG_LEVEL": "warning",
     }
+    if workers is not None:
+        env["INTAKE_WORKERS"] = str(workers)
+    else:
+        env.pop("INTAKE_WORKERS", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "wsgi:app"],
         cwd=ROOT,
