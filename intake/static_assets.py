@@ -30,7 +30,7 @@ def content_versions(folder: Path) -> dict[str, str]:
 
 
 def init_app(app: Flask) -> None:
-    versions = content_versions(Path(app.static_folder or ""))
+    versions = content_versions(Path(app.static_folder)) if app.static_folder else {}
 
     @app.url_defaults
     def add_version(endpoint: str, values: dict[str, Any]) -> None:
