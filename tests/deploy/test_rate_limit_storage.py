@@ -46,7 +46,8 @@ def _start_gunicorn(tmp_path: Path, workers: int) -> tuple[subprocess.CompletedP
         text=True,
     )
     answered = False
-    deadline = time.monotonic() + 60
+    # Generous: a loaded CI machine can take a while to import the app twice.
+    deadline = time.monotonic() + 180
     while process.poll() is None and time.monotonic() < deadline and not answered:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
