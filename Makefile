@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export INTAKE_DATA_DIR ?= $(CURDIR)/instance
 
-.PHONY: run test check test-postgres install dev-install system-packages translations public-catalogue wordlists clean bench lock audit
+.PHONY: run test check test-postgres install dev-install system-packages translations public-catalogue wordlists clean bench bench-quick lock audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -97,6 +97,10 @@ test-postgres: dev-install system-packages
 
 bench: dev-install
 	$(BIN)/python -m bench
+
+# Every benchmark on small inputs, for CI: proves they still run, measures nothing.
+bench-quick: dev-install
+	$(BIN)/python -m bench --quick
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

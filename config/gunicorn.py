@@ -181,7 +181,23 @@ def on_starting(server: Any) -> None:
     os.umask(umask)
     _install_filter()
     _drop_server_header()
+    _refuse_per_worker_rate_limits(server)
     _end_staff_sessions()
+
+
+def _refuse_per_worker_rate_limits(server: Any) -> None:
+    """Fail closed: with `memory://` every worker counts alone, so N workers allow N times each limit."""
+    from config import Config
+
+    config = Config.from_env()
+    if not config.is_production or not config.ratelimit_storage_uri.startswith("memory://"):
+        return
+    if server.cfg.workers > 1:
+        # gunicorn prints a RuntimeError from here as "Error: …" and exits 1.
+        raise RuntimeError(
+            f"{server.cfg.workers} workers would each keep their own rate-limit counters (memory://): "
+            "set RATELIMIT_STORAGE_URI to a shared store such as redis://redis:6379/0, or INTAKE_WORKERS=1"
+        )
 
 
 def _end_staff_sessions() -> None:

@@ -352,12 +352,14 @@ def http_checks(base_url: str) -> None:
     request_page = parse(browser.request("GET", "/request")[2])
     assets = sorted(set(page.assets + request_page.assets))
     for asset in assets:
-        status, _headers, _body = browser.request("GET", asset)
+        status, headers, _body = browser.request("GET", asset)
         if status != 200:
             fail(f"{asset} answered {status} (missing from the wheel's package data?)")
-    if not any(asset.endswith(".css") for asset in assets):
+        if "immutable" not in str(headers.get("Cache-Control", "")):
+            fail(f"{asset} is not cached for good: Cache-Control {headers.get('Cache-Control')!r}")
+    if not any(asset.split("?")[0].endswith(".css") for asset in assets):
         fail(f"no stylesheet found among the page's assets: {assets}")
-    ok(f"every asset the pages load is served from the installed package ({len(assets)})")
+    ok(f"every asset the pages load is served from the installed package, immutable ({len(assets)})")
 
     # The compiled catalogues are in the wheel and used: Russian via Accept-Language.
     status, headers, body = Browser(base_url).request("GET", "/", headers={"Accept-Language": "ru"})

@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from jinja2 import StrictUndefined
 
 from config import Config, Environment
-from intake import db, errors, logs, request_limits, security
+from intake import db, errors, logs, request_limits, security, static_assets
 from intake.admin import bp as admin_bp
 from intake.cli import intake_cli
 from intake.extensions import babel, csrf, limiter
@@ -67,6 +67,7 @@ def create_app(config: Config) -> Flask:
     # Request pipeline, in this order: the staff loader joins the cookie with
     # its server half, then the deny-by-default gate reads what it loaded.
     security.init_app(app, _access_rules(), load_staff, config.onion_location, config.staff_port)
+    static_assets.init_app(app)
     logs.init_app(app)
     errors.init_app(app)
     return app

@@ -2,8 +2,8 @@
 
 pyrage's streaming decryption pushes plaintext into a writer, while a WSGI
 response pulls from an iterator. A worker thread runs the decryption into a
-small bounded queue that the response iterator drains, so memory stays at a
-few chunks whatever the file size, and the thread stops as soon as the
+small bounded queue of 1 MiB pieces that the response iterator drains, so
+memory stays at a few MiB whatever the file size, and the thread stops as soon as the
 client goes away (the server closes the iterator). Case exports stream their
 ZIP through the same bridge (`pushed_chunks`).
 """
@@ -29,9 +29,14 @@ from intake.services import audit
 from intake.services.blobstore import BlobStore
 from intake.services.items import open_item
 
-# Chunks waiting between the decrypting thread and the response: pyrage writes
-# 64 KiB at a time, so this bounds the plaintext in memory to about 256 KiB.
-CHUNKS_IN_FLIGHT = 4
+# pyrage writes 8 KiB at a time. Handed over one by one, each write cost a
+# queue round trip between threads and, through gunicorn, its own
+# chunked-encoding frame and send(): more than the decryption itself. The
+# writes are gathered into pieces of this size instead.
+CHUNK_BYTES = 1024 * 1024
+# Pieces waiting between the decrypting thread and the response: with the
+# one being filled and the one being sent, about 4 MiB of plaintext in memory.
+CHUNKS_IN_FLIGHT = 2
 # How often a blocked thread looks up to see whether the download was abandoned.
 CANCEL_POLL_SECONDS = 0.25
 MAX_FILENAME_LENGTH = 180
@@ -122,7 +127,7 @@ def decrypted_chunks(store: BlobStore, blob_name: str, identity_secret: str) -> 
 
 
 def pushed_chunks(produce: Callable[[Writer], None], thread_name: str) -> Generator[bytes, None, None]:
-    """Run `produce(writer)` in a thread and yield what it writes, a few chunks at a time.
+    """Run `produce(writer)` in a thread and yield what it writes, in pieces of CHUNK_BYTES.
 
     Raises DownloadFailed if `produce` raises; closing the iterator early stops
     the thread (its next write raises inside it) and waits for it.
@@ -140,8 +145,10 @@ def pushed_chunks(produce: Callable[[Writer], None], thread_name: str) -> Genera
         raise _Cancelled
 
     def run() -> None:
+        writer = _GatheringWriter(hand_over)
         try:
-            produce(_QueueWriter(hand_over))
+            produce(writer)
+            writer.flush()
         except _Cancelled:
             return
         except Exception as error:  # noqa: BLE001 — handed to the consumer, which raises it
@@ -171,16 +178,27 @@ def _hand_over_quietly(hand_over: _HandOver, item: _Finished) -> None:
         return
 
 
-class _QueueWriter:
+class _GatheringWriter:
+    """Gathers writes into CHUNK_BYTES pieces and hands each over when full; flush() the rest."""
+
     def __init__(self, hand_over: _HandOver) -> None:
         self._hand_over = hand_over
+        self._pending = bytearray()
 
     def write(self, data: bytes) -> int:
-        # pyrage may reuse its buffer after write() returns: copy first.
-        chunk = bytes(data)
-        if chunk:
+        # Copied in: pyrage may reuse its buffer after write() returns.
+        self._pending += data
+        while len(self._pending) >= CHUNK_BYTES:
+            chunk = bytes(self._pending[:CHUNK_BYTES])
+            del self._pending[:CHUNK_BYTES]
             self._hand_over(chunk)
-        return len(chunk)
+        return len(data)
+
+    def flush(self) -> None:
+        if self._pending:
+            chunk = bytes(self._pending)
+            self._pending.clear()
+            self._hand_over(chunk)
 
 
 class ChunkReader:

@@ -13,7 +13,7 @@ re-encrypted in memory while the export is prepared. Attachments are
 re-encrypted while the ZIP streams out: one thread decrypts the blob into a
 bounded queue (`downloads.decrypted_chunks`), a second encrypts from that
 queue straight into the ZIP writer, whose output is another bounded queue
-that the response drains (`downloads.pushed_chunks`). A few 64 KiB chunks
+that the response drains (`downloads.pushed_chunks`). A few 1 MiB pieces
 are in memory at any moment, whatever the file size.
 """
 

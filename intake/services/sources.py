@@ -33,13 +33,13 @@ from crypto import (
     DecryptionError,
     Identity,
     InvalidCodename,
-    derive_codename_keys,
     derive_subkey,
     identity_from_secret,
     open_sealed,
     seal,
 )
 from intake.models import Case, CaseStatus, Item, ItemKind, Source
+from intake.services.derivation_slots import derive_codename_keys
 from intake.services.downloads import DownloadTarget
 from intake.services.items import AttachmentMeta, open_item
 from intake.services.keyring import instance_keys, kdf_params

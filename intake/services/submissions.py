@@ -27,10 +27,11 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from config import Config
-from crypto import derive_codename_keys, encrypt_stream_padded
+from crypto import encrypt_stream_padded
 from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemRecipient, Source
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.clock import utc_today
+from intake.services.derivation_slots import derive_codename_keys
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
 from intake.services.keyring import RecipientSet, instance_keys, kdf_params, next_case_number
 from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits, UploadTooLarge

@@ -20,6 +20,7 @@ from flask import (
     Response,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -37,7 +38,7 @@ from intake.configuration import current_config
 from intake.db import get_session
 from intake.errors import render_error
 from intake.extensions import csrf, limiter
-from intake.ratelimit import global_key
+from intake.ratelimit import global_key, passed_csrf_check
 from intake.services.blobstore import BlobStore
 from intake.services.codenames import misspelt_word
 from intake.services.downloads import content_disposition, decrypted_chunks
@@ -124,22 +125,25 @@ def _configured_limit(name: str) -> Callable[[], str]:
 # Per submitting browser (a random id in its cookie, never an IP) and for the
 # whole service, because a client can always drop its cookie.
 _per_client_upload_limit = limiter.shared_limit(
-    _configured_limit("submit_rate_limit"), scope="uploads", methods=["POST"]
+    _configured_limit("submit_rate_limit"), scope="uploads", methods=["POST"], deduct_when=passed_csrf_check
 )
 _global_upload_limit = limiter.shared_limit(
     _configured_limit("global_submit_rate_limit"),
     scope="uploads-global",
     key_func=global_key,
     methods=["POST"],
+    deduct_when=passed_csrf_check,
 )
-_per_client_login_limit = limiter.limit(_configured_limit("login_rate_limit"), methods=["POST"])
+_per_client_login_limit = limiter.limit(
+    _configured_limit("login_rate_limit"), methods=["POST"], deduct_when=passed_csrf_check
+)
 # Wrong codenames only; once they are spent, visitors wait a minute rather than an hour.
 _global_login_limit = limiter.limit(
     _configured_limit("global_codename_rate_limit"),
     scope="codename-global",
     key_func=global_key,
     methods=["POST"],
-    deduct_when=lambda response: response.status_code == 400,
+    deduct_when=lambda response: passed_csrf_check(response) and response.status_code == 400,
     exempt_when=has_waited,
     on_breach=ask_to_wait,
 )
@@ -193,6 +197,7 @@ def _require_csrf_token(fields: MultiDict[str, str]) -> None:
         validate_csrf(fields.get("csrf_token"))
     except ValidationError as error:
         raise CSRFError(error.args[0]) from None
+    g.csrf_valid = True
 
 
 def _held_codename(sealed: str | None) -> FormCodename:

@@ -25,7 +25,7 @@ from werkzeug.test import TestResponse
 from config import Config
 from intake.models import Attachment, AuditEvent, LawyerSession, UserStatus
 from intake.services.blobstore import BlobStore
-from intake.services.downloads import DownloadFailed
+from intake.services.downloads import CHUNK_BYTES, DownloadFailed
 from tests.factories import LawyerFixture, create_lawyer
 from tests.lawyer.fixtures import NewClient
 from tests.lawyer.helpers import csrf_token, log_in, post_form, submit_directly, totp_code, unescape
@@ -306,9 +306,10 @@ def test_only_a_vetted_unlocked_session_can_export(
 def test_a_damaged_file_breaks_the_export_instead_of_finishing_it(
     lawyer_client: FlaskClient, db_session: Session, config: Config, offline_key: OfflineKey
 ) -> None:
-    # Given an attachment whose last chunk was altered on disk
+    # Given an attachment whose last chunk was altered on disk, large enough
+    # that the export has sent its first pieces when the damage is found
     submitted = submit_directly(
-        db_session, config, "file", files=[("f.bin", "x/y", os.urandom(LARGE_FILE_SIZE))]
+        db_session, config, "file", files=[("f.bin", "x/y", os.urandom(3 * CHUNK_BYTES + 7))]
     )
     blob_name = db_session.scalar(select(Attachment.blob_name))
     assert blob_name is not None

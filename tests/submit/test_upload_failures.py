@@ -224,12 +224,13 @@ def test_too_many_submissions_get_a_429_page_that_says_when_to_retry(
     assert stored_state(rate_limited_app).cases == 2
 
     # A new browser (no cookie) has its own allowance, but the service-wide limit,
-    # which counted every attempt so far, still holds.
+    # which counted every accepted submission so far, still holds.
     other = _client(rate_limited_app)
-    assert post_parts(other, "/request", help_request_parts(request_tokens(other, "/request"))).status_code == 200
+    for _ in range(2):
+        assert post_parts(other, "/request", help_request_parts(request_tokens(other, "/request"))).status_code == 200
     third = _client(rate_limited_app)
     assert post_parts(third, "/request", help_request_parts(request_tokens(third, "/request"))).status_code == 429
-    assert stored_state(rate_limited_app).cases == 3
+    assert stored_state(rate_limited_app).cases == 4
 
 
 FAILING_TRIGGER = {

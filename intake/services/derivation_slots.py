@@ -1,0 +1,34 @@
+"""Codename derivations take turns: at most a fixed number at once in each process.
+
+A production derivation holds 64 MiB for its duration, and gunicorn runs
+several threads per worker, each of which could start one: a burst of
+submissions or codename logins then held gigabytes (2.4-2.7 GiB measured
+with 8 threads per worker). One Argon2id derivation with four lanes already
+keeps two cores busy, so more at once would only share the CPU, not finish
+sooner: the rest wait here, and memory stays at one buffer per slot.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from crypto import CodenameKeys, KdfParams
+from crypto import derive_codename_keys as _derive_codename_keys
+
+MAX_CONCURRENT_DERIVATIONS = 1
+_slots = threading.BoundedSemaphore(MAX_CONCURRENT_DERIVATIONS)
+
+
+@contextmanager
+def derivation_slot() -> Iterator[None]:
+    """Hold one of this process's derivation slots, waiting for one if need be."""
+    with _slots:
+        yield
+
+
+def derive_codename_keys(codename: str, instance_salt: bytes, params: KdfParams) -> CodenameKeys:
+    """crypto.derive_codename_keys, once a slot is free."""
+    with derivation_slot():
+        return _derive_codename_keys(codename, instance_salt, params)
