@@ -129,12 +129,17 @@ def create_submission(
     answers: dict[str, str],
     message: str,
     files: Sequence[EncryptedFile],
+    sealed_item: bytes | None = None,
 ) -> Receipt:
-    """A new source, case and first item; the codename exists only in the returned receipt."""
+    """A new source, case and first item; the codename exists only in the returned receipt.
+
+    `sealed_item` is the item ciphertext when the submitter's browser made it
+    (then `answers` and `message` are empty and the case records that mode).
+    """
     codename = generate_codename()
     keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
     today = utc_today()
-    item = _new_item(ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today)
+    item = _new_item(ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today, sealed_item)
     source = Source(
         codename_lookup_id=keys.lookup_id, reply_recipient=keys.identity.recipient, created_day=today
     )
@@ -145,6 +150,7 @@ def create_submission(
         last_activity_day=today,
         activity_seq=1,
         item_count=1,
+        encrypted_in_browser=sealed_item is not None,
     )
     item.case = case
     item.seq = 1
@@ -189,13 +195,14 @@ def _new_item(
     payload: ItemPayload,
     files: Sequence[EncryptedFile],
     today: dt.date,
+    sealed_item: bytes | None = None,
 ) -> Item:
     payload = ItemPayload(payload.fields, payload.message, tuple(file.meta for file in files))
     item = Item(
         id=uuid.uuid4(),
         kind=kind,
         created_day=today,
-        ciphertext=seal_item(payload, recipients.recipients),
+        ciphertext=sealed_item if sealed_item is not None else seal_item(payload, recipients.recipients),
         visible_to_source=False,
     )
     item.attachments = [
