@@ -22,7 +22,7 @@ from intake.configuration import current_config
 from intake.db import get_session
 from intake.errors import render_error
 from intake.extensions import csrf
-from intake.questions import HELP_REQUEST_QUESTIONS
+from intake.questions import CONTACT_CHOICES_WITH_VALUE, HELP_REQUEST_QUESTIONS
 from intake.services.blobstore import BlobStore
 from intake.services.browser_submissions import (
     BrowserSubmissionRefused,
@@ -77,6 +77,13 @@ def browser_encryption_settings() -> dict[str, Any] | None:
         "recipients": list(recipients.recipients),
         "fingerprint": recipient_set_fingerprint(recipients.recipients),
         "questions": [question.name for question in HELP_REQUEST_QUESTIONS],
+        # The checks HelpRequestForm makes, so that an incomplete form goes the plain way and gets its notes.
+        "required": [question.name for question in HELP_REQUEST_QUESTIONS if question.required] + ["message"],
+        "contact": {
+            "choice": "contact_preference",
+            "value": "contact_value",
+            "choicesWithValue": sorted(CONTACT_CHOICES_WITH_VALUE),
+        },
         "uploadUrl": url_for("submit.create_upload"),
         "submitUrl": url_for("submit.send_encrypted_request"),
         "text": {
@@ -87,9 +94,6 @@ def browser_encryption_settings() -> dict[str, Any] | None:
             "reloadRestarts": gettext(
                 "Files are encrypted in this browser before they leave it. If you reload this page, "
                 "files start again from the beginning."
-            ),
-            "failed": gettext(
-                "Sending failed and nothing was stored. Your answers are still here: please try again."
             ),
             "recipientsChanged": gettext(
                 "The lawyers of this service changed while you were writing. Copy your text, reload the page "

@@ -33,12 +33,23 @@ export function enhanceForms(document) {
     "submit",
     (event) => {
       if (event.target !== form) return;
+      // The server cannot check encrypted answers: an incomplete form goes the
+      // plain way, where the server answers with its notes and stores nothing.
+      if (!answersComplete(form, settings)) return;
       event.preventDefault();
       event.stopImmediatePropagation();
       new EncryptedSending(form, settings).run();
     },
     true,
   );
+}
+
+function answersComplete(form, settings) {
+  const data = new FormData(form);
+  const filled = (name) => String(data.get(name) || "").trim() !== "";
+  if (!settings.required.every(filled)) return false;
+  const contact = settings.contact;
+  return !contact.choicesWithValue.includes(data.get(contact.choice)) || filled(contact.value);
 }
 
 function base64(bytes) {
@@ -88,9 +99,10 @@ class EncryptedSending {
     const button = this.form.querySelector("button[type=submit]");
     if (button.disabled) return;
     button.disabled = true;
+    const files = Array.from(this.form.querySelectorAll("input[type=file]")).flatMap((input) => Array.from(input.files || []));
+    this.total = files.reduce((sum, file) => sum + file.size, 0);
     this.showStatus();
     try {
-      const files = Array.from(this.form.querySelectorAll("input[type=file]")).flatMap((input) => Array.from(input.files || []));
       if (this.tooLarge(files)) return;
       const attachments = [];
       for (const file of files) attachments.push(await this.sendFile(file));
@@ -101,7 +113,7 @@ class EncryptedSending {
         await this.discardUploads();
         this.say(this.settings.text.cancelled);
       } else {
-        this.say(error instanceof SubmitFailed && error.status === 409 ? this.settings.text.recipientsChanged : this.settings.text.failed);
+        this.alert(error instanceof SubmitFailed && error.status === 409 ? this.settings.text.recipientsChanged : this.form.dataset.failed);
       }
       this.cancelButton.remove();
       button.disabled = false;
@@ -109,11 +121,9 @@ class EncryptedSending {
   }
 
   tooLarge(files) {
-    const total = files.reduce((sum, file) => sum + file.size, 0);
     const largest = Math.max(0, ...files.map((file) => file.size));
-    this.total = total;
-    if (largest > Number(this.form.dataset.maxFileBytes) || total > Number(this.form.dataset.maxTotalBytes)) {
-      this.say(this.form.dataset.tooLarge);
+    if (largest > Number(this.form.dataset.maxFileBytes) || this.total > Number(this.form.dataset.maxTotalBytes)) {
+      this.alert(this.form.dataset.tooLarge);
       this.form.querySelector("button[type=submit]").disabled = false;
       this.cancelButton.remove();
       return true;
@@ -140,7 +150,7 @@ class EncryptedSending {
     this.text = document.createElement("span");
     this.text.textContent = this.settings.text.encrypting;
     this.bar = document.createElement("progress");
-    this.bar.max = 1;
+    this.bar.max = Math.max(1, this.total);
     this.bar.value = 0;
     this.cancelButton = document.createElement("button");
     this.cancelButton.type = "button";
@@ -155,9 +165,14 @@ class EncryptedSending {
     this.bar.remove();
   }
 
+  alert(message) {
+    this.say(message);
+    this.status.setAttribute("role", "alert");
+  }
+
   progress(extra) {
     const sent = this.sent + extra;
-    this.bar.value = this.total ? sent / this.total : 1;
+    this.bar.value = Math.round(sent);
     this.text.textContent = this.form.dataset.sent
       .replace("{sent}", megabytes(this.form, sent))
       .replace("{total}", megabytes(this.form, this.total));
@@ -286,8 +301,9 @@ class EncryptedSending {
     const response = await fetch(this.settings.submitUrl, { method: "POST", body, credentials: "same-origin", signal: this.abort.signal });
     if (!response.ok) throw new SubmitFailed(response.status);
     const receipt = new DOMParser().parseFromString(await response.text(), "text/html");
-    document.title = receipt.title;
-    document.body.replaceWith(document.adoptNode(receipt.body));
+    // The whole page, as a navigation would replace it; the address stays the form's, as after a plain post.
+    document.documentElement.replaceWith(document.adoptNode(receipt.documentElement));
+    history.replaceState(null, "", this.form.action);
   }
 }
 
