@@ -300,10 +300,12 @@ class EncryptedSending {
     this.checkCancelled();
     const response = await fetch(this.settings.submitUrl, { method: "POST", body, credentials: "same-origin", signal: this.abort.signal });
     if (!response.ok) throw new SubmitFailed(response.status);
-    const receipt = new DOMParser().parseFromString(await response.text(), "text/html");
-    // The whole page, as a navigation would replace it; the address stays the form's, as after a plain post.
-    document.documentElement.replaceWith(document.adoptNode(receipt.documentElement));
+    const receipt = await response.text();
+    // The server's page, as a plain form post would have shown it, at the form's address.
     history.replaceState(null, "", this.form.action);
+    document.open();
+    document.write(receipt);
+    document.close();
   }
 }
 
