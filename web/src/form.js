@@ -7,8 +7,9 @@ import { itemPayloadJson } from "./payload.js";
 
 const CHUNK_BYTES = 1024 * 1024;
 const MAX_BACKOFF_MS = 60_000;
-// Below this the browser, not Tor (100–500 KB/s), is the bottleneck.
-const SLOW_BYTES_PER_SECOND = 1024 * 1024;
+// Below this encryption, not Tor (100–500 KB/s), is the bottleneck: measured
+// 28 MiB/s with the JIT and 0.7–0.9 MiB/s without (docs/benchmarks.md).
+const SLOW_BYTES_PER_SECOND = 512 * 1024;
 
 class Cancelled extends Error {}
 
@@ -183,7 +184,8 @@ class EncryptedSending {
   }
 
   async sendFile(file) {
-    const started = performance.now();
+    let encryptingMs = 0;
+    let encrypted = 0;
     const { stream, size } = await encryptPaddedStream(file.stream(), file.size, this.settings.recipients);
     const created = await this.request("POST", this.settings.uploadUrl, { "Upload-Length": String(size) });
     if (created.status !== 201) throw new SubmitFailed(created.status);
@@ -195,12 +197,17 @@ class EncryptedSending {
     let pending = new Uint8Array(0);
     let warned = false;
     for (;;) {
+      // Time spent waiting for ciphertext alone: the upload's own time is Tor's.
+      const readStarted = performance.now();
       const { done, value } = await reader.read();
-      if (value) pending = concat(pending, value);
+      encryptingMs += performance.now() - readStarted;
+      if (value) {
+        encrypted += value.length;
+        pending = concat(pending, value);
+      }
       while (pending.length >= CHUNK_BYTES || (done && pending.length)) {
         const chunk = pending.subarray(0, Math.min(CHUNK_BYTES, pending.length));
-        const seconds = (performance.now() - started) / 1000;
-        if (!warned && offset > 4 * CHUNK_BYTES && offset / seconds < SLOW_BYTES_PER_SECOND) {
+        if (!warned && encrypted > 4 * CHUNK_BYTES && (encrypted * 1000) / encryptingMs < SLOW_BYTES_PER_SECOND) {
           warned = true;
           const slow = document.createElement("p");
           slow.className = "hint";
