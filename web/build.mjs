@@ -5,6 +5,17 @@ import { readFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const COMMITTED = "../intake/static/intake-encrypt.js";
+const UNUSED_RECIPIENT_CODE = /^@noble\/(post-quantum\/hybrid|curves\/nist)\.js$/;
+
+// See src/stubs/unused-recipients.js.
+const leaveOutUnusedRecipients = {
+  name: "leave-out-unused-recipients",
+  setup(build) {
+    build.onResolve({ filter: UNUSED_RECIPIENT_CODE }, () => ({
+      path: new URL("./src/stubs/unused-recipients.js", import.meta.url).pathname,
+    }));
+  },
+};
 const [outfile = COMMITTED, mode] = process.argv.slice(2);
 
 await build({
@@ -16,6 +27,7 @@ await build({
   charset: "utf8",
   legalComments: "eof",
   outfile,
+  plugins: [leaveOutUnusedRecipients],
   logLevel: "warning",
 });
 
