@@ -125,7 +125,7 @@ class ChunkedUploads:
         """The checked upload as a blob to publish; unpublished, it is deleted on exit."""
         status = self.check_complete(upload_id, expected_recipients)
         path, _ = self._find(upload_id)
-        with open(path, "rb") as handle:
+        with open(path, "rb", buffering=0) as handle:
             blob = PendingBlob(self.store, secrets.token_hex(16), path, handle)
             blob.size = status.length
             try:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import select
@@ -50,7 +51,10 @@ def fill_in_and_send(browser: webdriver.Chrome, live_server: str, files: list[Pa
     browser.find_element(By.ID, "message").send_keys(MESSAGE)
     browser.find_element(By.ID, "attachments").send_keys("\n".join(str(path) for path in files))
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(browser, 120).until(lambda driver: RECEIPT in driver.find_element(By.TAG_NAME, "main").text)
+    # The receipt replaces the page while we look: elements found a moment ago may go stale
+    WebDriverWait(
+        browser, 120, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    ).until(lambda driver: RECEIPT in driver.find_element(By.TAG_NAME, "main").text)
 
 
 def make_files(directory: Path) -> list[Path]:

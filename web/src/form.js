@@ -300,7 +300,8 @@ class EncryptedSending {
 
   async submit(item) {
     const body = new FormData();
-    body.append("csrf_token", this.token);
+    // The form's own hidden fields (its CSRF token first) travel as they would in a plain post.
+    for (const hidden of this.form.querySelectorAll("input[type=hidden]")) body.append(hidden.name, hidden.value);
     body.append("recipients_fingerprint", this.settings.fingerprint);
     body.append("encrypted_item", base64(item));
     body.append("encrypted_files", this.uploadIds.join(","));
