@@ -9,6 +9,7 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -217,3 +218,54 @@ def test_an_upload_cut_mid_file_resumes_and_completes(
     payload, contents = lawyer_view(app, case, readers.lawyer.identity)
     assert [meta.filename for meta in payload.attachments] == list(FILE_NAMES)
     assert contents == [path.read_bytes() for path in files]
+
+
+class SlowChunks:
+    """Answers each chunk late, as a slow circuit would, so there is time to cancel."""
+
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "PATCH":
+            time.sleep(1)
+        return self.wsgi_app(environ, start_response)
+
+
+def test_cancel_stops_the_upload_and_leaves_nothing(
+    app: Flask, live_server: str, db_session: Session, tmp_path: Path, download_dir: Path
+) -> None:
+    create_readers(db_session)
+    files = make_files(tmp_path / "files")
+    app.wsgi_app = SlowChunks(app.wsgi_app)  # type: ignore[method-assign]
+    browser = launch_chromium(download_dir, tmp_path / "profile", javascript=True)
+    try:
+        browser.get(live_server + "/request?lang=ru")
+        # The page says before sending that a reload restarts a file
+        assert (
+            "Если перезагрузить страницу, файлы начнут отправляться заново"
+            in browser.find_element(By.TAG_NAME, "main").text
+        )
+        browser.find_element(By.CSS_SELECTOR, "input[name=help_kind][value=mobilisation]").click()
+        browser.find_element(By.ID, "country").send_keys(COUNTRY)
+        browser.find_element(By.CSS_SELECTOR, "input[name=urgency][value=danger_now]").click()
+        browser.find_element(By.ID, "message").send_keys(MESSAGE)
+        browser.find_element(By.ID, "attachments").send_keys("\n".join(str(path) for path in files))
+        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+
+        # When the submitter cancels while the video's chunks are going up
+        wait = WebDriverWait(browser, 60)
+        wait.until(lambda driver: list((app.config["INTAKE"].blob_dir / "uploads").glob("*.partial")))
+        browser.find_element(By.XPATH, "//form//button[text()='Отменить']").click()
+
+        # Then the page says so, the form can be sent again, and no upload is left on the server
+        wait.until(
+            lambda driver: (
+                "Отправка отменена. Ничего не сохранено." in driver.find_element(By.TAG_NAME, "main").text
+            )
+        )
+        assert browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").is_enabled()
+        wait.until(lambda _driver: not list((app.config["INTAKE"].blob_dir / "uploads").glob("*.partial")))
+        assert db_session.scalars(select(Case)).first() is None
+    finally:
+        browser.quit()
