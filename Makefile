@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 export INTAKE_DATA_DIR ?= $(CURDIR)/instance
 
-.PHONY: run test check test-postgres install dev-install system-packages translations public-catalogue wordlists clean bench bench-quick lock audit
+.PHONY: run test check test-postgres install dev-install system-packages translations public-catalogue wordlists clean bench bench-quick lock audit web-build web-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,15 @@ lint: dev-install
 test-postgres: dev-install system-packages
 	INTAKE_TEST_DATABASE_URL=$${INTAKE_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser bundle (intake/static/intake-encrypt.js), from the pinned lockfile.
+# Install scripts stay off: esbuild's binary comes as a pinned optional package.
+web-build:
+	cd web && npm ci --ignore-scripts --no-audit --no-fund && node build.mjs
+
+# CI: rebuild from the lockfile and fail if the committed bundle differs.
+web-check:
+	cd web && npm ci --ignore-scripts --no-audit --no-fund && node build.mjs "$$(mktemp -d)/bundle.js" --check
 
 bench: dev-install
 	$(BIN)/python -m bench

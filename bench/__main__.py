@@ -7,10 +7,18 @@ so CI can check that the benchmarks still run; its figures mean nothing.
 import logging
 import sys
 
-from bench import crypto_bench, download_bench, inbox_bench, login_bench, submit_bench, upload_bench
+from bench import (
+    browser_encrypt_bench,
+    crypto_bench,
+    download_bench,
+    inbox_bench,
+    login_bench,
+    submit_bench,
+    upload_bench,
+)
 
 if __name__ == "__main__":
     logging.disable(logging.INFO)
     quick = "--quick" in sys.argv[1:]
-    for module in (crypto_bench, login_bench, upload_bench, download_bench, submit_bench, inbox_bench):
+    for module in (crypto_bench, login_bench, upload_bench, download_bench, submit_bench, inbox_bench, browser_encrypt_bench):
         module.main(quick=quick)

@@ -11,6 +11,7 @@ from intake.configuration import current_config
 from intake.db import session_factory
 from intake.models import Attachment
 from intake.services.blobstore import BlobStore
+from intake.services.chunked_uploads import ChunkedUploads
 from intake.services.clock import utc_now
 from intake.services.retention import purge_expired_cases
 
@@ -50,3 +51,5 @@ def sweep_command() -> None:
 
     removed = store.sweep_orphans(referenced_names)
     click.echo(f"removed {removed} orphaned blob file(s)")
+    abandoned = ChunkedUploads(store).sweep_abandoned()
+    click.echo(f"removed {abandoned} abandoned chunked upload(s)")

@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -171,6 +172,9 @@ class Case(Base):
     # Bumped on every new item; a lawyer's CaseRead.seen_seq below it means unread.
     activity_seq: Mapped[int] = mapped_column(Integer, default=0)
     item_count: Mapped[int] = mapped_column(Integer, default=0)
+    # How the first request arrived: encrypted by the submitter's browser
+    # (JavaScript on) or by the server as it streamed in (JavaScript off).
+    encrypted_in_browser: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     source: Mapped[Source] = relationship()
     assignee: Mapped[User | None] = relationship()

@@ -2,7 +2,7 @@
 
 Bodies: large ones only where they are streamed and encrypted, files nowhere
 else. Werkzeug's form parser writes a file part larger than 500 KB to a temp file,
-which would be plaintext on disk. Only the two upload views read bodies
+which would be plaintext on disk. Only the upload views read bodies
 themselves (intake/services/multipart_stream.py, encrypting as they go);
 every other route gets a small body limit and a form parser that refuses a
 file part where it starts, before any of its bytes are kept.
@@ -26,8 +26,11 @@ FORM_PARTS_LIMIT = 100
 # a larger one in a URL made the database driver fail with a 500.
 LARGEST_ID = 2**63 - 1
 LARGEST_PAGE = 1_000_000
-# These parse their own bodies and enforce INTAKE_MAX_SUBMISSION_BYTES while streaming.
-STREAMED_UPLOAD_ENDPOINTS = frozenset({"submit.send_request", "submit.send_follow_up"})
+# These parse their own bodies and enforce their own limits while streaming
+# (INTAKE_MAX_SUBMISSION_BYTES; a ciphertext chunk's size for the chunked uploads).
+STREAMED_UPLOAD_ENDPOINTS = frozenset(
+    {"submit.send_request", "submit.send_follow_up", "submit.send_encrypted_request", "submit.append_chunk"}
+)
 
 
 class FileRefused(BadRequest):

@@ -139,6 +139,7 @@ def create_submission(
     answers: dict[str, str],
     message: str,
     files: Sequence[EncryptedFile],
+    sealed_item: bytes | None = None,
 ) -> Receipt:
     """A new source, case and first item under `codename` (which is never stored).
 
@@ -146,13 +147,16 @@ def create_submission(
     again: a reload, a double click, a retry after a lost response), nothing
     is stored and its receipt is returned; the files of the repeat are left
     unpublished, so the caller's writers delete them.
+
+    `sealed_item` is the item ciphertext when the submitter's browser made it
+    (then `answers` and `message` are empty and the case records that mode).
     """
     keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
     earlier = _case_number_of(session, keys.lookup_id)
     if earlier is not None:
         return Receipt(codename=codename, case_number=earlier)
     today = utc_today()
-    item = _new_item(ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today)
+    item = _new_item(ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today, sealed_item)
     source = Source(
         codename_lookup_id=keys.lookup_id, reply_recipient=keys.identity.recipient, created_day=today
     )
@@ -163,6 +167,7 @@ def create_submission(
         last_activity_day=today,
         activity_seq=1,
         item_count=1,
+        encrypted_in_browser=sealed_item is not None,
     )
     item.case = case
     item.seq = 1
@@ -218,13 +223,14 @@ def _new_item(
     payload: ItemPayload,
     files: Sequence[EncryptedFile],
     today: dt.date,
+    sealed_item: bytes | None = None,
 ) -> Item:
     payload = ItemPayload(payload.fields, payload.message, tuple(file.meta for file in files))
     item = Item(
         id=uuid.uuid4(),
         kind=kind,
         created_day=today,
-        ciphertext=seal_item(payload, recipients.recipients),
+        ciphertext=sealed_item if sealed_item is not None else seal_item(payload, recipients.recipients),
         visible_to_source=False,
     )
     item.attachments = [

@@ -311,8 +311,13 @@ def send_request() -> str | tuple[str, int]:
     return _receipt_page(held, CodenameCheckForm(formdata=None, form_codename=held.sealed))
 
 
-def _receipt_page(held: FormCodename, check_form: CodenameCheckForm) -> str:
-    return render_template("submit/receipt.html", codename=held.codename, check_form=check_form)
+def _receipt_page(held: FormCodename, check_form: CodenameCheckForm, encrypted_in_browser: bool = False) -> str:
+    return render_template(
+        "submit/receipt.html",
+        codename=held.codename,
+        check_form=check_form,
+        encrypted_in_browser=encrypted_in_browser,
+    )
 
 
 @bp.post("/request/codename-check")

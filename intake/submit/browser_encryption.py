@@ -1,0 +1,140 @@
+"""The help request when the page's script encrypted it (JavaScript on).
+
+The request page publishes the recipient set (as non-executable JSON) and
+loads intake-encrypt.js with Subresource Integrity. The script uploads each
+file's ciphertext through the chunked upload endpoints, then posts here
+only ciphertext and upload ids. Without JavaScript none of this runs and the
+form posts to `submit.send_request` as before.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app, request, url_for
+from flask_babel import gettext
+
+from intake.configuration import current_config
+from intake.db import get_session
+from intake.errors import render_error
+from intake.extensions import csrf
+from intake.questions import CONTACT_CHOICES_WITH_VALUE, HELP_REQUEST_QUESTIONS
+from intake.services.blobstore import BlobStore
+from intake.services.browser_submissions import (
+    BrowserSubmissionRefused,
+    finished_files,
+    parse_submission,
+    read_text_form,
+    recipient_set_fingerprint,
+)
+from intake.services.chunked_uploads import ChunkedUploads
+from intake.services.form_codenames import FORM_CODENAME_FIELD
+from intake.services.keyring import submission_recipients
+from intake.services.multipart_stream import MalformedUpload
+from intake.services.submissions import create_submission
+from intake.submit.forms import CodenameCheckForm
+from intake.submit.uploads import forget_uploads, owned_upload_lengths
+from intake.submit.views import (
+    _global_upload_limit,
+    _held_codename,
+    _per_client_upload_limit,
+    _receipt_page,
+    _recipients,
+    _require_request_tokens,
+)
+
+SCRIPT = "intake-encrypt.js"
+
+
+def add_browser_encryption(blueprint: Blueprint) -> None:
+    blueprint.register_error_handler(BrowserSubmissionRefused, submission_refused)
+    blueprint.add_url_rule("/request/encrypted", view_func=send_encrypted_request, methods=["POST"])
+    blueprint.add_app_template_global(browser_encryption_settings)
+    blueprint.add_app_template_global(encryption_script_integrity)
+
+
+def submission_refused(error: BrowserSubmissionRefused) -> tuple[str, int]:
+    return render_error(error.status)
+
+
+def encryption_script_integrity() -> str:
+    return _integrity(Path(current_app.static_folder or "") / SCRIPT)
+
+
+@cache
+def _integrity(path: Path) -> str:
+    # Computed once per process from the file served: the tag and the bytes cannot disagree.
+    digest = hashlib.sha384(path.read_bytes()).digest()
+    return "sha384-" + base64.b64encode(digest).decode("ascii")
+
+
+def browser_encryption_settings() -> dict[str, Any] | None:
+    """What the script needs, published as JSON on the request page; None when not accepting."""
+    recipients = submission_recipients(get_session())
+    if recipients is None:
+        return None
+    return {
+        "recipients": list(recipients.recipients),
+        "fingerprint": recipient_set_fingerprint(recipients.recipients),
+        "questions": [question.name for question in HELP_REQUEST_QUESTIONS],
+        # The checks HelpRequestForm makes, so that an incomplete form goes the plain way and gets its notes.
+        "required": [question.name for question in HELP_REQUEST_QUESTIONS if question.required] + ["message"],
+        "contact": {
+            "choice": "contact_preference",
+            "value": "contact_value",
+            "choicesWithValue": sorted(CONTACT_CHOICES_WITH_VALUE),
+        },
+        "uploadUrl": url_for("submit.create_upload"),
+        "submitUrl": url_for("submit.send_encrypted_request"),
+        "text": {
+            "encrypting": gettext("Encrypting in this browser and sending…"),
+            "retrying": gettext("The connection was lost. Trying again in %(seconds)s s…", seconds="{s}"),
+            "cancel": gettext("Cancel"),
+            "cancelled": gettext("Sending was cancelled. Nothing was stored."),
+            "reloadRestarts": gettext(
+                "Files are encrypted in this browser before they leave it. If you reload this page, "
+                "files start again from the beginning."
+            ),
+            "recipientsChanged": gettext(
+                "The lawyers of this service changed while you were writing. Copy your text, reload the page "
+                "and send again."
+            ),
+            "slow": gettext(
+                "Encryption is slow in this browser (its security level turns off the fast JavaScript engine). "
+                "Large files will take longer."
+            ),
+        },
+    }
+
+
+@_per_client_upload_limit
+@_global_upload_limit
+@csrf.exempt
+def send_encrypted_request() -> tuple[str, int] | str:
+    recipients = _recipients()
+    boundary = request.mimetype_params.get("boundary", "")
+    if request.mimetype != "multipart/form-data" or not boundary:
+        raise MalformedUpload("not a multipart form")
+    fields = read_text_form(request.stream, boundary.encode("latin-1"))
+    _require_request_tokens(fields)
+    held = _held_codename(fields.get(FORM_CODENAME_FIELD))
+    submission = parse_submission(fields, recipients.recipients)
+    uploads = ChunkedUploads(BlobStore(current_config().blob_dir))
+    with finished_files(uploads, submission, owned_upload_lengths(), len(recipients.recipients)) as files:
+        create_submission(
+            get_session(),
+            current_config(),
+            recipients,
+            held.codename,
+            {},
+            "",
+            files,
+            sealed_item=submission.item_ciphertext,
+        )
+    forget_uploads(list(submission.upload_ids))
+    check_form = CodenameCheckForm(formdata=None, form_codename=held.sealed)
+    return _receipt_page(held, check_form, encrypted_in_browser=True)
