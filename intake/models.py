@@ -225,6 +225,22 @@ class Attachment(Base):
     item: Mapped[Item] = relationship(back_populates="attachments")
 
 
+class CaseSummary(Base):
+    """What the inbox shows about a case (help type, urgency, language, country), as one
+    padded age ciphertext to the same recipients as the case's first item.
+
+    A separate row, so cases from before summaries existed simply have none;
+    nothing in it is ever indexed or stored in plaintext.
+    """
+
+    __tablename__ = "case_summaries"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+
+    case: Mapped[Case] = relationship()
+
+
 class CaseRead(Base):
     __tablename__ = "case_reads"
 

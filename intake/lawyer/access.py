@@ -38,6 +38,7 @@ def load_staff() -> None:
         # The server half is gone (logout elsewhere, expiry, suspension): forget the cookie half.
         session.pop(SESSION_ID_KEY, None)
         session.pop(SESSION_KEY_KEY, None)
+        g.staff_session_ended = True
         return
     g.unlocked = unlocked
     g.current_user = unlocked.user

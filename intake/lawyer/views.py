@@ -13,6 +13,7 @@ from crypto import Identity
 from intake import security
 from intake.db import get_session
 from intake.extensions import limiter
+from intake.i18n import LANGUAGES
 from intake.lawyer.access import (
     intake_config,
     load_staff,
@@ -32,11 +33,14 @@ from intake.lawyer.forms import (
     LoginForm,
     MessageForm,
     RekeyForm,
+    ReplyForm,
     StatusForm,
 )
 from intake.models import Case, CaseStatus, User
+from intake.return_path import safe_return_path
 from intake.services import accounts, audit, cases, downloads, export, lawyer_sessions, rekey
 from intake.services.blobstore import BlobStore
+from intake.services.inbox import inbox as inbox_page
 from intake.submit import fields
 
 bp = Blueprint("lawyer", __name__, url_prefix="/lawyer")
@@ -58,7 +62,12 @@ def login_rate_limit() -> str:
 
 @bp.context_processor
 def staff_context() -> dict[str, object]:
-    return {"home_endpoint": "lawyer.inbox", "status_labels": STATUS_LABELS, "logout_form": ConfirmForm()}
+    return {
+        "home_endpoint": "lawyer.inbox",
+        "status_labels": STATUS_LABELS,
+        "language_names": LANGUAGES,
+        "logout_form": ConfirmForm(),
+    }
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -66,7 +75,7 @@ def staff_context() -> dict[str, object]:
 def login() -> str | BaseResponse:
     if g.get("current_user") is not None:
         return redirect(url_for(".inbox"))
-    form = LoginForm()
+    form = LoginForm(next=request.args.get("next"))
     if form.validate_on_submit():
         db = get_session()
         logged_in = accounts.log_in(
@@ -77,9 +86,9 @@ def login() -> str | BaseResponse:
             ticket = lawyer_sessions.open_session(db, logged_in.user, logged_in.identity_secret)
             db.commit()
             start_staff_session(ticket)
-            return redirect(url_for(".inbox"))
+            return redirect(safe_return_path(form.next.data) or url_for(".inbox"))
         flash(LOGIN_FAILED, "error")
-    return render_template("lawyer/login.html", form=form)
+    return render_template("lawyer/login.html", form=form, session_ended="ended" in request.args)
 
 
 @bp.post("/logout")
@@ -117,17 +126,11 @@ def pending(user: User) -> str:
 
 @bp.get("/")
 @requires_vetted
-def inbox(user: User) -> str:
-    db = get_session()
+def inbox(user: User, identity: Identity) -> str:
     form = InboxFilterForm(request.args)
     form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Anyone")))
-    filters = cases.InboxFilters(
-        status=_case_status_or_none(form.status.data),
-        assignee_id=_uuid_or_none(form.assignee.data),
-        unassigned_only=form.assignee.data == "nobody",
-    )
-    page = cases.inbox(db, user, filters, request.args.get("page", 1, type=int))
-    return render_template("lawyer/inbox.html", form=form, inbox=page, filter_args=_filter_args(form))
+    page = inbox_page(get_session(), user, identity, form.filters(), request.args.get("page", 1, type=int))
+    return render_template("lawyer/inbox.html", form=form, inbox=page, filter_args=form.query_args())
 
 
 @bp.get("/cases/<int:case_number>")
@@ -141,9 +144,9 @@ def case(case: Case, user: User, identity: Identity) -> str:
 @requires_vetted
 @loads_case
 def reply(case: Case, user: User) -> BaseResponse:
-    form = MessageForm(prefix="reply")
+    form = ReplyForm(prefix="reply")
     if form.validate_on_submit():
-        cases.add_reply(get_session(), case, user, form.message.data)
+        cases.add_reply(get_session(), case, user, form.message.data, CaseStatus(form.status_after.data))
         flash(_("Reply sent. The submitter sees it when they return with their codename."), "success")
     else:
         flash(_("The reply was empty or too long; nothing was sent."), "error")
@@ -170,6 +173,7 @@ def change_status(case: Case, user: User) -> BaseResponse:
     form = StatusForm()
     if form.validate_on_submit():
         cases.set_status(get_session(), case, user, CaseStatus(form.status.data))
+        flash(_("Status saved."), "success")
     return redirect(url_for(".case", case_number=case.number))
 
 
@@ -182,6 +186,7 @@ def assign(case: Case, user: User) -> BaseResponse:
     form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Nobody")), include_nobody=False)
     if form.validate_on_submit():
         cases.assign(db, case, user, _uuid_or_none(form.assignee.data))
+        flash(_("Assignment saved."), "success")
     return redirect(url_for(".case", case_number=case.number))
 
 
@@ -276,7 +281,7 @@ def _case_page(case: Case, user: User, identity: Identity, export_form: ExportFo
         "lawyer/case.html",
         case=case,
         items=items,
-        reply_form=MessageForm(prefix="reply"),
+        reply_form=ReplyForm(prefix="reply"),
         note_form=MessageForm(prefix="note"),
         status_form=status_form,
         assign_form=assign_form,
@@ -297,23 +302,8 @@ def _assignee_choices(first: SelectChoice, include_nobody: bool = True) -> list[
     return choices
 
 
-def _case_status_or_none(value: str | None) -> CaseStatus | None:
-    try:
-        return CaseStatus(value) if value else None
-    except ValueError:
-        return None
-
-
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(value) if value else None
     except ValueError:
         return None
-
-
-def _filter_args(form: InboxFilterForm) -> dict[str, str]:
-    return {
-        name: value
-        for name, value in (("status", form.status.data), ("assignee", form.assignee.data))
-        if value
-    }

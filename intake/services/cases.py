@@ -1,8 +1,7 @@
-"""Working a case: the inbox, reading items, replying, notes, status and assignment.
+"""Working a case: reading items, replying, notes, status and assignment.
 
-The inbox is built from metadata columns alone. Item contents are decrypted
-only while a case page is rendered, with the identity the request unlocked,
-and never written anywhere.
+Item contents are decrypted only while a case page is rendered, with the
+identity the request unlocked, and never written anywhere.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from crypto import DecryptionError, Identity
@@ -22,7 +21,6 @@ from intake.services.downloads import safe_filename
 from intake.services.items import ItemPayload, open_item, seal_item
 from intake.services.keyring import RecipientSet, submission_recipients, vetted_lawyers
 
-INBOX_PAGE_SIZE = 50
 MAX_MESSAGE_LENGTH = 100_000
 
 
@@ -30,75 +28,7 @@ class NobodyCanRead(RuntimeError):
     """There is no vetted lawyer or no recovery key, so nothing new may be encrypted."""
 
 
-# Inbox ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InboxFilters:
-    status: CaseStatus | None = None
-    # Only this lawyer's cases; or, with unassigned_only, only cases nobody has.
-    assignee_id: uuid.UUID | None = None
-    unassigned_only: bool = False
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    number: int
-    created_day: dt.date
-    status: CaseStatus
-    assignee_email: str | None
-    item_count: int
-    unread: bool
-
-
-@dataclass(frozen=True)
-class InboxPage:
-    rows: list[InboxRow]
-    page: int
-    page_count: int
-    total: int
-
-
-def inbox(session: Session, viewer: User, filters: InboxFilters, page: int) -> InboxPage:
-    conditions = []
-    if filters.status is not None:
-        conditions.append(Case.status == filters.status)
-    if filters.unassigned_only:
-        conditions.append(Case.assignee_id.is_(None))
-    elif filters.assignee_id is not None:
-        conditions.append(Case.assignee_id == filters.assignee_id)
-    total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
-    page_count = max(1, -(-total // INBOX_PAGE_SIZE))
-    page = min(max(page, 1), page_count)
-    query = (
-        select(
-            Case.number,
-            Case.created_day,
-            Case.status,
-            User.email,
-            Case.item_count,
-            Case.activity_seq,
-            CaseRead.seen_seq,
-        )
-        .outerjoin(User, User.id == Case.assignee_id)
-        .outerjoin(CaseRead, and_(CaseRead.case_id == Case.id, CaseRead.user_id == viewer.id))
-        .where(*conditions)
-        .order_by(Case.number.desc())
-        .limit(INBOX_PAGE_SIZE)
-        .offset((page - 1) * INBOX_PAGE_SIZE)
-    )
-    rows = [
-        InboxRow(
-            number=row.number,
-            created_day=row.created_day,
-            status=row.status,
-            assignee_email=row.email,
-            item_count=row.item_count,
-            unread=row.seen_seq is None or row.seen_seq < row.activity_seq,
-        )
-        for row in session.execute(query)
-    ]
-    return InboxPage(rows=rows, page=page, page_count=page_count, total=total)
+# Finding cases --------------------------------------------------------------------
 
 
 def case_by_number(session: Session, number: int) -> Case | None:
@@ -203,8 +133,17 @@ def _mark_read(session: Session, case: Case, viewer: User) -> None:
 # Writing to a case ------------------------------------------------------------------
 
 
-def add_reply(session: Session, case: Case, author: User, message: str) -> None:
-    """A reply the submitter reads with their codename; lawyers and recovery can read it too."""
+def add_reply(
+    session: Session,
+    case: Case,
+    author: User,
+    message: str,
+    status_after: CaseStatus = CaseStatus.WAITING_FOR_SUBMITTER,
+) -> None:
+    """A reply the submitter reads with their codename; lawyers and recovery can read it too.
+
+    The case then usually waits for the submitter; the lawyer may choose another status.
+    """
     recipients = _current_recipients(session)
     _append_item(
         session,
@@ -216,6 +155,9 @@ def add_reply(session: Session, case: Case, author: User, message: str) -> None:
         visible_to_source=True,
     )
     audit.record(session, "case.replied", actor=author, case_number=case.number)
+    if status_after is not case.status:
+        case.status = status_after
+        audit.record(session, "case.status", actor=author, case_number=case.number, detail=status_after.value)
     session.commit()
 
 

@@ -29,11 +29,12 @@ from werkzeug.datastructures import MultiDict
 
 from config import Config
 from crypto import derive_codename_keys, encrypt_stream_padded, generate_codename
-from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemRecipient, Source
+from intake.models import Attachment, Case, CaseStatus, CaseSummary, Item, ItemKind, ItemRecipient, Source
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
 from intake.services.keyring import RecipientSet, instance_keys, kdf_params, next_case_number
 from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits
+from intake.services.summaries import seal_summary, summary_from_answers
 
 logger = logging.getLogger("intake.submissions")
 
@@ -128,8 +129,12 @@ def create_submission(
     answers: dict[str, str],
     message: str,
     files: Sequence[EncryptedFile],
+    language: str,
 ) -> Receipt:
-    """A new source, case and first item; the codename exists only in the returned receipt."""
+    """A new source, case, first item and inbox summary; the codename exists only in the returned receipt.
+
+    `language` is the one the submitter wrote in, for the lawyers' triage.
+    """
     codename = generate_codename()
     keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
     today = utc_today()
@@ -147,10 +152,12 @@ def create_submission(
     )
     item.case = case
     item.seq = 1
+    summary = seal_summary(summary_from_answers(answers, language), recipients.recipients)
 
     def add_rows() -> None:
         case.number = next_case_number(session)
         session.add(case)
+        session.add(CaseSummary(case=case, ciphertext=summary))
 
     _publish_and_commit(session, files, add_rows)
     logger.info("case %d received with %d file(s)", case.number, len(files))
@@ -176,6 +183,10 @@ def add_follow_up(
         case.activity_seq += 1
         case.item_count += 1
         case.last_activity_day = today
+        # The submitter answered: whatever the case waited for, or even if it
+        # was closed, a lawyer has to look at it again.
+        if case.status in (CaseStatus.WAITING_FOR_SUBMITTER, CaseStatus.CLOSED):
+            case.status = CaseStatus.IN_PROGRESS
         session.add(item)
 
     _publish_and_commit(session, files, add_rows)

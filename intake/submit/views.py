@@ -28,7 +28,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.datastructures import MultiDict
 from wtforms import ValidationError
@@ -215,7 +215,13 @@ def send_request() -> str | tuple[str, int]:
             page = render_template("submit/request.html", form=form, files_discarded=bool(upload.files))
             return page, 400
         receipt = create_submission(
-            get_session(), _config(), recipients, form.answers(), form.message.data, upload.files
+            get_session(),
+            _config(),
+            recipients,
+            form.answers(),
+            form.message.data,
+            upload.files,
+            language=str(get_locale() or "en"),
         )
     return render_template("submit/receipt.html", codename=receipt.codename)
 

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 from config import Config
 from crypto import DecryptionError, Identity
 from intake.models import AuditEvent, Case, CaseStatus, Item, ItemKind, UserStatus
-from intake.services.cases import INBOX_PAGE_SIZE
+from intake.services.inbox import INBOX_PAGE_SIZE
 from intake.services.items import open_item
 from tests.factories import LawyerFixture, create_lawyer
 from tests.lawyer.fixtures import NewClient
-from tests.lawyer.helpers import log_in, post_form, submit_directly, totp_code, unescape
+from tests.lawyer.helpers import log_in, path_of, post_form, submit_directly, totp_code, unescape
 
 HOSTILE_MESSAGE = (
     '<script>alert("x")</script><a href="javascript:alert(1)">click</a><img src=x onerror=alert(2)>'
@@ -195,4 +195,4 @@ def test_pending_lawyer_gets_no_cases(
 def test_staff_pages_need_a_session(client: FlaskClient, lawyer: LawyerFixture) -> None:
     for path in ("/lawyer/", "/lawyer/cases/1", "/lawyer/pending", "/admin/", "/admin/audit"):
         response = client.get(path)
-        assert response.status_code == 302 and response.headers["Location"].endswith("/lawyer/login"), path
+        assert response.status_code == 302 and path_of(response.headers["Location"]) == "/lawyer/login", path
