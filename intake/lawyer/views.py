@@ -12,7 +12,8 @@ from wtforms.fields.choices import SelectChoice
 from crypto import Identity
 from intake import security
 from intake.db import get_session
-from intake.extensions import limiter
+from intake.errors import render_error
+from intake.extensions import csrf, limiter
 from intake.i18n import LANGUAGES
 from intake.lawyer.access import (
     intake_config,
@@ -36,12 +37,15 @@ from intake.lawyer.forms import (
     ReplyForm,
     StatusForm,
 )
+from intake.lawyer.reply_upload import StorageFull, streamed_reply
 from intake.models import Case, CaseStatus, User
 from intake.return_path import safe_return_path
 from intake.services import accounts, audit, cases, downloads, export, lawyer_sessions, rekey
 from intake.services.blobstore import BlobStore
 from intake.services.inbox import inbox as inbox_page
+from intake.services.multipart_stream import MalformedUpload, UploadTooLarge
 from intake.submit import fields
+from intake.submit.formatting import describe_size
 
 bp = Blueprint("lawyer", __name__, url_prefix="/lawyer")
 # Stored answers are stable choice values; show them as the form asked them.
@@ -51,6 +55,8 @@ bp.before_app_request(load_staff)
 security.public("lawyer.login")
 security.public("lawyer.enrol")
 
+# The reply form's CSRF token, as its prefix names it; checked inside the upload stream.
+REPLY_CSRF_FIELD = "reply-csrf_token"
 LOGIN_FAILED = _l(
     "Those details did not work. Check them and try again; after several attempts, wait a few minutes."
 )
@@ -141,16 +147,36 @@ def case(case: Case, user: User, identity: Identity) -> str:
 
 
 @bp.post("/cases/<int:case_number>/reply")
+@csrf.exempt
 @requires_vetted
 @loads_case
 def reply(case: Case, user: User) -> BaseResponse:
-    form = ReplyForm(prefix="reply")
-    if form.validate_on_submit():
-        cases.add_reply(get_session(), case, user, form.message.data, CaseStatus(form.status_after.data))
-        flash(_("Reply sent. The submitter sees it when they return with their codename."), "success")
-    else:
-        flash(_("The reply was empty or too long; nothing was sent."), "error")
+    db = get_session()
+    recipients = cases.current_recipients(db)
+    with streamed_reply(cases.reply_recipients(case, recipients), REPLY_CSRF_FIELD) as upload:
+        form = ReplyForm(formdata=upload.fields, prefix="reply")
+        if not form.validate():
+            flash(_("The reply was empty or too long; nothing was sent, no file was kept."), "error")
+            return redirect(url_for(".case", case_number=case.number))
+        status_after = CaseStatus(form.status_after.data)
+        cases.add_reply(db, case, user, form.message.data, status_after, upload.files, recipients)
+    flash(_("Reply sent. The submitter sees it when they return with their codename."), "success")
     return redirect(url_for(".case", case_number=case.number))
+
+
+@bp.errorhandler(UploadTooLarge)
+def reply_too_large(error: UploadTooLarge) -> tuple[str, int]:
+    return render_error(413, limit_text=describe_size(error.limit_bytes) if error.limit_bytes else "")
+
+
+@bp.errorhandler(MalformedUpload)
+def reply_malformed(_error: MalformedUpload) -> tuple[str, int]:
+    return render_error(400)
+
+
+@bp.errorhandler(StorageFull)
+def reply_storage_full(_error: StorageFull) -> tuple[str, int]:
+    return render_error(503)
 
 
 @bp.post("/cases/<int:case_number>/note")

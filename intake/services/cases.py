@@ -8,18 +8,30 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from crypto import DecryptionError, Identity
-from intake.models import Case, CaseRead, CaseStatus, Item, ItemKind, ItemRecipient, User, UserStatus
+from intake.models import (
+    Attachment,
+    Case,
+    CaseRead,
+    CaseStatus,
+    Item,
+    ItemKind,
+    ItemRecipient,
+    User,
+    UserStatus,
+)
 from intake.services import audit
 from intake.services.clock import utc_now
 from intake.services.downloads import safe_filename
 from intake.services.items import ItemPayload, open_item, seal_item
 from intake.services.keyring import RecipientSet, submission_recipients, vetted_lawyers
+from intake.services.submissions import EncryptedFile
 
 MAX_MESSAGE_LENGTH = 100_000
 
@@ -139,31 +151,65 @@ def add_reply(
     author: User,
     message: str,
     status_after: CaseStatus = CaseStatus.WAITING_FOR_SUBMITTER,
+    files: Sequence[EncryptedFile] = (),
+    recipients: RecipientSet | None = None,
 ) -> None:
     """A reply the submitter reads with their codename; lawyers and recovery can read it too.
 
-    The case then usually waits for the submitter; the lawyer may choose another status.
+    `files` were encrypted as they arrived to `recipients` plus the
+    submitter's key (see `reply_recipients`); they are published with the
+    commit, and deleted again if it fails. The case then usually waits for
+    the submitter; the lawyer may choose another status.
     """
-    recipients = _current_recipients(session)
-    _append_item(
+    recipients = recipients or current_recipients(session)
+    payload = ItemPayload(message=message, attachments=tuple(file.meta for file in files))
+    item = _append_item(
         session,
         case,
         author,
         ItemKind.REPLY,
-        seal_item(ItemPayload(message=message), [case.source.reply_recipient, *recipients.recipients]),
+        seal_item(payload, reply_recipients(case, recipients)),
         recipients,
         visible_to_source=True,
     )
+    item.attachments = [
+        Attachment(
+            id=uuid.UUID(file.meta.attachment_id),
+            item_id=item.id,
+            position=position,
+            blob_name=file.blob.name,
+            ciphertext_size=file.blob.size,
+        )
+        for position, file in enumerate(files)
+    ]
     audit.record(session, "case.replied", actor=author, case_number=case.number)
     if status_after is not case.status:
         case.status = status_after
         audit.record(session, "case.status", actor=author, case_number=case.number, detail=status_after.value)
-    session.commit()
+    _publish_files_and_commit(session, files)
+
+
+def _publish_files_and_commit(session: Session, files: Sequence[EncryptedFile]) -> None:
+    try:
+        for file in files:
+            file.blob.publish()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        for file in files:
+            if file.blob.published:
+                file.blob.store.delete(file.blob.name)
+        raise
+
+
+def reply_recipients(case: Case, recipients: RecipientSet) -> list[str]:
+    """Who can open a reply and its files: the submitter's codename key, the lawyers, recovery."""
+    return [case.source.reply_recipient, *recipients.recipients]
 
 
 def add_note(session: Session, case: Case, author: User, message: str) -> None:
     """An internal note: encrypted to lawyers and recovery, never to the submitter."""
-    recipients = _current_recipients(session)
+    recipients = current_recipients(session)
     _append_item(
         session,
         case,
@@ -177,7 +223,7 @@ def add_note(session: Session, case: Case, author: User, message: str) -> None:
     session.commit()
 
 
-def _current_recipients(session: Session) -> RecipientSet:
+def current_recipients(session: Session) -> RecipientSet:
     recipients = submission_recipients(session)
     if recipients is None:
         raise NobodyCanRead
@@ -192,7 +238,7 @@ def _append_item(
     ciphertext: bytes,
     recipients: RecipientSet,
     visible_to_source: bool,
-) -> None:
+) -> Item:
     # Lock the case row so concurrent writers take turns at the next seq
     # (PostgreSQL); SQLite serialises writers on its own.
     session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
@@ -216,6 +262,7 @@ def _append_item(
     case.last_activity_day = today
     # The author has seen what they wrote; it should not mark the case unread for them.
     _mark_read(session, case, author)
+    return item
 
 
 def set_status(session: Session, case: Case, actor: User, status: CaseStatus) -> None:

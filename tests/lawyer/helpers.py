@@ -21,6 +21,7 @@ from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemReci
 from intake.services.blobstore import BlobStore
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
 from intake.services.keyring import instance_keys, next_case_number, submission_recipients
+from tests.submit.multipart import Part, Text, Upload, post_parts
 
 STRONG_PASSPHRASE = "lantern quarry velvet orbit thistle marble"
 
@@ -202,3 +203,22 @@ def submit_directly(
 
 def unescape(page: str) -> str:
     return html.unescape(page)
+
+
+def post_reply(
+    client: FlaskClient,
+    case_path: str,
+    data: dict[str, str],
+    files: list[Upload] | None = None,
+) -> str:
+    """Send the case page's reply form as the browser does (multipart, token first); the page after."""
+    token = csrf_token(client.get(case_path).get_data(as_text=True))
+    parts: list[Part] = [
+        Text("reply-csrf_token", token),
+        *(Text(name, value) for name, value in data.items()),
+        *(files or [Upload("", b"")]),
+    ]
+    response = post_parts(client, f"{case_path}/reply", parts)
+    if response.status_code == 302:
+        return client.get(response.headers["Location"]).get_data(as_text=True)
+    return response.get_data(as_text=True)

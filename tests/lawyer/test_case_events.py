@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from intake.models import Case, CaseStatus
 from tests.factories import LawyerFixture
 from tests.lawyer.fixtures import NewClient
-from tests.lawyer.helpers import post_form
+from tests.lawyer.helpers import post_form, post_reply
 from tests.submit.multipart import Text, codename_on, csrf_token, help_request_parts, post_parts
 
 
@@ -38,7 +38,7 @@ def test_a_reply_waits_for_the_submitter_and_their_answer_brings_the_case_back(
     case_path = "/lawyer/cases/1"
 
     # When the lawyer replies without touching the status
-    page = post_form(lawyer_client, case_path, f"{case_path}/reply", {"reply-message": "Ответ юриста"})
+    page = post_reply(lawyer_client, case_path, {"reply-message": "Ответ юриста"})
     assert "Reply sent" in page
     # Then the case waits for the submitter, and it is not new for the one who wrote
     assert status_of(db_session, 1) is CaseStatus.WAITING_FOR_SUBMITTER
@@ -68,10 +68,9 @@ def test_the_lawyer_can_choose_the_status_a_reply_leaves(
 ) -> None:
     submit_request(new_client())
     case_path = "/lawyer/cases/1"
-    post_form(
+    post_reply(
         lawyer_client,
         case_path,
-        f"{case_path}/reply",
         {"reply-message": "Закрываем дело", "reply-status_after": "closed"},
     )
     assert status_of(db_session, 1) is CaseStatus.CLOSED

@@ -33,6 +33,7 @@ from tests.lawyer.helpers import (
     csrf_token,
     log_in,
     post_form,
+    post_reply,
     submit_directly,
     totp_code,
     unescape,
@@ -106,7 +107,7 @@ def early_case(
         db_session, config.blob_dir, "early request", files=[("évidence.pdf", "application/pdf", ATTACHMENT)]
     )
     path = f"/lawyer/cases/{submitted.number}"
-    post_form(lawyer_client, path, f"{path}/reply", {"reply-message": "we are on it"})
+    post_reply(lawyer_client, path, {"reply-message": "we are on it"})
     post_form(lawyer_client, path, f"{path}/note", {"note-message": "internal only"})
     return submitted
 
