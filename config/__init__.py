@@ -52,6 +52,9 @@ class Config:
     # Days a closed case is kept after its last activity before `intake sweep`
     # deletes it; None keeps cases forever.
     retention_days: int | None
+    # Where `intake notify` sends content-free email (see intake.services.mailer); None: no email.
+    smtp_url: str | None = None
+    notify_sender: str = "intake@localhost"
 
     @property
     def is_production(self) -> bool:
@@ -110,6 +113,8 @@ class Config:
             global_submit_rate_limit=env.get("INTAKE_GLOBAL_SUBMIT_RATE_LIMIT", "600 per hour"),
             login_rate_limit=env.get("INTAKE_LOGIN_RATE_LIMIT", "30 per hour"),
             retention_days=_optional_positive_int(env, "INTAKE_RETENTION_DAYS"),
+            smtp_url=_read_secret(env, "INTAKE_SMTP_URL"),
+            notify_sender=env.get("INTAKE_NOTIFY_FROM") or "intake@localhost",
         )
 
 

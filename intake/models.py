@@ -92,6 +92,8 @@ class InstanceKeys(Base):
     # Case numbers come from this counter, never from max(number) + 1, so a
     # number freed by retention is never given to somebody else's case.
     last_case_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Urgent requests not yet announced by `intake notify`: a count, never which case.
+    urgent_alerts_pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class User(Base):
@@ -247,6 +249,20 @@ class CaseRead(Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     seen_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NotificationSettings(Base):
+    """A lawyer's opt-in to content-free email, and what their last digest counted up to."""
+
+    __tablename__ = "notification_settings"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    daily_digest: Mapped[bool] = mapped_column(default=False)
+    urgent_alerts: Mapped[bool] = mapped_column(default=False)
+    digest_sent_day: Mapped[dt.date | None] = mapped_column(Date)
+    # Counters the last digest (or the opt-in) reached; the next one reports the difference.
+    seen_case_number: Mapped[int] = mapped_column(Integer, default=0)
+    seen_follow_ups: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuditEvent(Base):

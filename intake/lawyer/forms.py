@@ -204,6 +204,12 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
         return None
 
 
+class NotificationsForm(FlaskForm):
+    daily_digest = BooleanField(_l("Once a day, email me how many new requests and messages arrived"))
+    urgent_alerts = BooleanField(_l("Email me as soon as an urgent request arrives"))
+    submit = SubmitField(_l("Save"))
+
+
 class ConfirmForm(FlaskForm):
     """A button with only a CSRF token: logout, approve, suspend…"""
 

@@ -33,6 +33,7 @@ from intake.lawyer.forms import (
     InboxFilterForm,
     LoginForm,
     MessageForm,
+    NotificationsForm,
     RekeyForm,
     ReplyForm,
     StatusForm,
@@ -40,7 +41,7 @@ from intake.lawyer.forms import (
 from intake.lawyer.reply_upload import StorageFull, streamed_reply
 from intake.models import Case, CaseStatus, User
 from intake.return_path import safe_return_path
-from intake.services import accounts, audit, cases, downloads, export, lawyer_sessions, rekey
+from intake.services import accounts, audit, cases, downloads, export, lawyer_sessions, notifications, rekey
 from intake.services.blobstore import BlobStore
 from intake.services.inbox import inbox as inbox_page
 from intake.services.multipart_stream import MalformedUpload, UploadTooLarge
@@ -137,6 +138,20 @@ def inbox(user: User, identity: Identity) -> str:
     form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Anyone")))
     page = inbox_page(get_session(), user, identity, form.filters(), request.args.get("page", 1, type=int))
     return render_template("lawyer/inbox.html", form=form, inbox=page, filter_args=form.query_args())
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@requires_vetted
+def notification_settings(user: User) -> str | BaseResponse:
+    db = get_session()
+    current = notifications.preferences(db, user)
+    form = NotificationsForm(daily_digest=current.daily_digest, urgent_alerts=current.urgent_alerts)
+    if form.validate_on_submit():
+        chosen = notifications.Preferences(bool(form.daily_digest.data), bool(form.urgent_alerts.data))
+        notifications.set_preferences(db, user, chosen)
+        flash(_("Notification settings saved."), "success")
+        return redirect(url_for(".notification_settings"))
+    return render_template("lawyer/notifications.html", form=form, email=user.email)
 
 
 @bp.get("/cases/<int:case_number>")

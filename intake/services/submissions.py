@@ -152,12 +152,16 @@ def create_submission(
     )
     item.case = case
     item.seq = 1
-    summary = seal_summary(summary_from_answers(answers, language), recipients.recipients)
+    summary_payload = summary_from_answers(answers, language)
+    summary = seal_summary(summary_payload, recipients.recipients)
+    urgent = summary_payload.urgent
 
     def add_rows() -> None:
         case.number = next_case_number(session)
         session.add(case)
         session.add(CaseSummary(case=case, ciphertext=summary))
+        if urgent:
+            instance_keys(session).urgent_alerts_pending += 1
 
     _publish_and_commit(session, files, add_rows)
     logger.info("case %d received with %d file(s)", case.number, len(files))

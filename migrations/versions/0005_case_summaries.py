@@ -1,4 +1,4 @@
-"""encrypted per-case summaries for the inbox
+"""encrypted per-case summaries for the inbox; content-free notification settings
 
 Revision ID: 0005
 Revises: 0001
@@ -22,7 +22,22 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_summaries_case_id_cases'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('case_id', name=op.f('pk_case_summaries'))
     )
+    op.create_table('notification_settings',
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('daily_digest', sa.Boolean(), nullable=False),
+    sa.Column('urgent_alerts', sa.Boolean(), nullable=False),
+    sa.Column('digest_sent_day', sa.Date(), nullable=True),
+    sa.Column('seen_case_number', sa.Integer(), nullable=False),
+    sa.Column('seen_follow_ups', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notification_settings_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_notification_settings'))
+    )
+    with op.batch_alter_table('instance_keys', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('urgent_alerts_pending', sa.Integer(), server_default='0', nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('instance_keys', schema=None) as batch_op:
+        batch_op.drop_column('urgent_alerts_pending')
+    op.drop_table('notification_settings')
     op.drop_table('case_summaries')
