@@ -43,6 +43,7 @@ from intake.models import Case, CaseStatus, User
 from intake.return_path import safe_return_path
 from intake.services import accounts, audit, cases, downloads, export, lawyer_sessions, notifications, rekey
 from intake.services.blobstore import BlobStore
+from intake.services.inbox import SCAN_LIMIT
 from intake.services.inbox import inbox as inbox_page
 from intake.services.multipart_stream import MalformedUpload, UploadTooLarge
 from intake.submit import fields
@@ -137,7 +138,9 @@ def inbox(user: User, identity: Identity) -> str:
     form = InboxFilterForm(request.args)
     form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Anyone")))
     page = inbox_page(get_session(), user, identity, form.filters(), request.args.get("page", 1, type=int))
-    return render_template("lawyer/inbox.html", form=form, inbox=page, filter_args=form.query_args())
+    return render_template(
+        "lawyer/inbox.html", form=form, inbox=page, filter_args=form.query_args(), scan_limit=SCAN_LIMIT
+    )
 
 
 @bp.route("/notifications", methods=["GET", "POST"])

@@ -2,9 +2,10 @@
 
 Ordering by last activity and the status, assignee and new-activity filters
 run in the database, and then only the rows on the page are decrypted.
-Ordering by urgency has to read every open case's summary (urgency is never
-stored in plaintext), and filtering by help type every candidate's; both
-happen in memory and are forgotten with the request. Closed cases always
+Ordering by urgency has to read open cases' summaries (urgency is never
+stored in plaintext), and filtering by help type every candidate's: both
+read the SCAN_LIMIT most recently active ones, in memory, forgotten with the
+request, and the page says when that limit was reached. Closed cases always
 come after open ones when ordering by urgency: their urgency is history.
 """
 
@@ -25,6 +26,9 @@ from intake.models import Case, CaseRead, CaseStatus, CaseSummary, User
 from intake.services.summaries import SummaryPayload, open_summary, urgency_rank
 
 INBOX_PAGE_SIZE = 50
+# Summaries decrypted at most per page view for urgency order or the help-type
+# filter: about a millisecond each (docs/benchmarks.md), so about a second.
+SCAN_LIMIT = 1000
 # The inbox columns of the cases that match the filters.
 CandidateQuery = Select[*tuple[Any, ...]]
 
@@ -69,24 +73,28 @@ class InboxPage:
     page: int
     page_count: int
     total: int
+    # Urgency order or the help-type filter read only the SCAN_LIMIT most recently active cases.
+    scan_limited: bool
 
 
-def inbox(
-    session: Session, viewer: User, identity: Identity, filters: InboxFilters, page: int
-) -> InboxPage:
+def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilters, page: int) -> InboxPage:
     candidates = _candidates(viewer, filters)
+    ordered = _ordered(candidates, filters.order)
     if filters.help_kind is not None:
-        matching = [
-            row
-            for row in _decrypt_all(session, candidates, identity)
-            if row.summary is not None and row.summary.help_kind == filters.help_kind
-        ]
-        return _page(session, _sorted(matching, filters.order), None, identity, page)
+        scanned = _decrypt(session, ordered.limit(SCAN_LIMIT), identity)
+        matching = [row for row in scanned if row.summary and row.summary.help_kind == filters.help_kind]
+        return _page(
+            session, _sorted(matching, filters.order), None, identity, page, len(scanned) == SCAN_LIMIT
+        )
     if filters.order is InboxOrder.URGENCY and filters.status is not CaseStatus.CLOSED:
-        open_rows = _decrypt_all(session, candidates.where(Case.status != CaseStatus.CLOSED), identity)
-        closed = None if filters.status is not None else candidates.where(Case.status == CaseStatus.CLOSED)
-        return _page(session, _sorted(open_rows, filters.order), closed, identity, page)
-    return _page(session, [], candidates, identity, page)
+        # `ordered` lists open cases first, so these are exactly its first rows.
+        scanned = _decrypt(
+            session, ordered.where(Case.status != CaseStatus.CLOSED).limit(SCAN_LIMIT), identity
+        )
+        return _page(
+            session, _sorted(scanned, filters.order), ordered, identity, page, len(scanned) == SCAN_LIMIT
+        )
+    return _page(session, [], ordered, identity, page, False)
 
 
 def _candidates(viewer: User, filters: InboxFilters) -> CandidateQuery:
@@ -117,16 +125,18 @@ def _candidates(viewer: User, filters: InboxFilters) -> CandidateQuery:
     return query
 
 
-def _by_activity(query: CandidateQuery) -> CandidateQuery:
+def _ordered(query: CandidateQuery, order: InboxOrder) -> CandidateQuery:
+    if order is InboxOrder.URGENCY:
+        query = query.order_by(Case.status == CaseStatus.CLOSED)
     return query.order_by(Case.last_activity_day.desc(), Case.number.desc())
 
 
-def _decrypt_all(session: Session, query: CandidateQuery, identity: Identity) -> list[InboxRow]:
-    return [_row(row, identity) for row in session.execute(_by_activity(query))]
+def _decrypt(session: Session, query: CandidateQuery, identity: Identity) -> list[InboxRow]:
+    return [_row(row, identity) for row in session.execute(query)]
 
 
 def _sorted(rows: list[InboxRow], order: InboxOrder) -> list[InboxRow]:
-    """Rows already in activity order; sorted() is stable, so urgency keeps it within a rank."""
+    """Rows already in `_ordered` order; sorted() is stable, so urgency keeps it within a rank."""
     if order is InboxOrder.ACTIVITY:
         return rows
     return sorted(rows, key=lambda row: (row.status is CaseStatus.CLOSED, urgency_rank(row.summary)))
@@ -135,25 +145,24 @@ def _sorted(rows: list[InboxRow], order: InboxOrder) -> list[InboxRow]:
 def _page(
     session: Session,
     decrypted: Sequence[InboxRow],
-    then_by_activity: CandidateQuery | None,
+    ordered: CandidateQuery | None,
     identity: Identity,
     page: int,
+    scan_limited: bool,
 ) -> InboxPage:
-    """A page of `decrypted` followed by `then_by_activity`, paged in the database."""
-    paged_total = 0
-    if then_by_activity is not None:
-        paged_total = session.scalar(select(func.count()).select_from(then_by_activity.subquery())) or 0
-    total = len(decrypted) + paged_total
+    """A page of `decrypted` (the first rows of `ordered`, re-sorted), then the rest of `ordered`."""
+    total = len(decrypted)
+    if ordered is not None:
+        total = session.scalar(select(func.count()).select_from(ordered.order_by(None).subquery())) or 0
     page_count = max(1, -(-total // INBOX_PAGE_SIZE))
     page = min(max(page, 1), page_count)
     start = (page - 1) * INBOX_PAGE_SIZE
     rows = list(decrypted[start : start + INBOX_PAGE_SIZE])
     room = INBOX_PAGE_SIZE - len(rows)
-    if room and then_by_activity is not None:
-        offset = max(0, start - len(decrypted))
-        query = _by_activity(then_by_activity).offset(offset).limit(room)
-        rows += [_row(row, identity) for row in session.execute(query)]
-    return InboxPage(rows=rows, page=page, page_count=page_count, total=total)
+    if room and ordered is not None:
+        rest = ordered.offset(max(start, len(decrypted))).limit(room)
+        rows += _decrypt(session, rest, identity)
+    return InboxPage(rows=rows, page=page, page_count=page_count, total=total, scan_limited=scan_limited)
 
 
 def _row(row: Row[Any], identity: Identity) -> InboxRow:

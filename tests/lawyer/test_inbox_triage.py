@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from config import Config
 from crypto import Identity
 from intake.models import Case, CaseRead, CaseStatus, CaseSummary
+from intake.services import inbox as inbox_service
 from intake.services.keyring import submission_recipients
 from intake.services.summaries import SummaryPayload, open_summary, seal_summary
 from tests.factories import LawyerFixture, create_lawyer
@@ -134,3 +136,21 @@ def test_a_lawyer_vetted_later_sees_the_row_without_its_summary(
     page = unescape(client.get("/lawyer/").get_data(as_text=True))
     assert inbox_numbers(page) == [number]
     assert "Грузия" not in page and "not available" in page
+
+
+def test_urgency_order_reads_a_bounded_number_of_summaries_and_says_so(
+    lawyer_client: FlaskClient, db_session: Session, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given more open cases than one page view decrypts (the limit made small for the test)
+    monkeypatch.setattr(inbox_service, "SCAN_LIMIT", 2)
+    oldest_urgent = with_summary(db_session, config, SummaryPayload("other", "danger_now", "", "ru"), 9)
+    calm = [
+        with_summary(db_session, config, SummaryPayload("other", "weeks", "", "ru"), days) for days in (1, 2)
+    ]
+    urgent = with_summary(db_session, config, SummaryPayload("other", "danger_now", "", "ru"), 3)
+
+    # Then the most recent cases are ranked by urgency, the rest follow by activity, and the page says so
+    page = lawyer_client.get("/lawyer/").get_data(as_text=True)
+    assert inbox_numbers(page) == [calm[0], calm[1], urgent, oldest_urgent]
+    assert 'id="scan-limited"' in page
+    assert 'id="scan-limited"' not in lawyer_client.get("/lawyer/?order=activity").get_data(as_text=True)
