@@ -24,6 +24,7 @@ from intake.models import CaseStatus
 from intake.services.accounts import MAX_PASSPHRASE_LENGTH
 from intake.services.cases import MAX_MESSAGE_LENGTH
 from intake.services.inbox import InboxFilters, InboxOrder
+from intake.services.search import MAX_QUERY_CHARS, MIN_QUERY_CHARS
 from intake.submit.fields import question
 
 # Only the shape: addresses are never mailed to, they are login names that people read.
@@ -202,6 +203,22 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
         return uuid.UUID(value) if value else None
     except ValueError:
         return None
+
+
+class SearchForm(FlaskForm):
+    query = StringField(
+        _l("Words to find"),
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_QUERY_CHARS,
+                max=MAX_QUERY_CHARS,
+                message=_l("Type between %(min)d and %(max)d characters."),
+            ),
+        ],
+        render_kw={"autocomplete": "off", "maxlength": MAX_QUERY_CHARS},
+    )
+    submit = SubmitField(_l("Search"))
 
 
 class NotificationsForm(FlaskForm):

@@ -36,12 +36,14 @@ from intake.lawyer.forms import (
     NotificationsForm,
     RekeyForm,
     ReplyForm,
+    SearchForm,
     StatusForm,
 )
 from intake.lawyer.reply_upload import StorageFull, streamed_reply
 from intake.models import Case, CaseStatus, User
 from intake.return_path import safe_return_path
 from intake.services import accounts, audit, cases, downloads, export, lawyer_sessions, notifications, rekey
+from intake.services import search as search_service
 from intake.services.blobstore import BlobStore
 from intake.services.inbox import SCAN_LIMIT
 from intake.services.inbox import inbox as inbox_page
@@ -140,6 +142,20 @@ def inbox(user: User, identity: Identity) -> str:
     page = inbox_page(get_session(), user, identity, form.filters(), request.args.get("page", 1, type=int))
     return render_template(
         "lawyer/inbox.html", form=form, inbox=page, filter_args=form.query_args(), scan_limit=SCAN_LIMIT
+    )
+
+
+@bp.route("/search", methods=["GET", "POST"])
+@requires_vetted
+def search(user: User, identity: Identity) -> str | tuple[str, int]:
+    form = SearchForm()
+    if not form.is_submitted():
+        return render_template("lawyer/search.html", form=form, result=None)
+    if not form.validate():
+        return render_template("lawyer/search.html", form=form, result=None), 400
+    result = search_service.search(get_session(), user, identity, form.query.data)
+    return render_template(
+        "lawyer/search.html", form=form, result=result, scan_limit=search_service.MAX_CASES_SCANNED
     )
 
 
