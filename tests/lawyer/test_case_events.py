@@ -87,5 +87,5 @@ def test_status_and_assignment_changes_say_they_were_saved(
     assert "Status saved." in page
     page = post_form(lawyer_client, case_path, f"{case_path}/assign", {"assignee": str(lawyer.user.id)})
     assert "Assignment saved." in page
-    assert f'<span id="assignee">Assigned to {lawyer.user.email}</span>' in page
+    assert f'<span id="case-assignee">Assigned to {lawyer.user.email}</span>' in page
     assert status_of(db_session, 1) is CaseStatus.IN_PROGRESS

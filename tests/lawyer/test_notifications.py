@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope
-from aiosmtpd.smtp import Session as SmtpSession
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -24,45 +18,18 @@ from tests.conftest import make_config
 from tests.factories import LawyerFixture, create_lawyer
 from tests.lawyer.fixtures import NewClient
 from tests.lawyer.helpers import post_form
+from tests.mail import ReceivedMail, free_port, smtp_server
 from tests.submit.multipart import Text, codename_on, csrf_token, help_request_parts, post_parts
 
 
-class Inbox:
-    """What the test SMTP server received: (recipients, raw message)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:  # noqa: N802
-        content = envelope.content if isinstance(envelope.content, bytes) else b""
-        self.received.append((list(envelope.rcpt_tos), content))
-        return "250 OK"
-
-    def take(self) -> list[tuple[list[str], Message]]:
-        taken = [(to, message_from_bytes(raw)) for to, raw in self.received]
-        self.received.clear()
-        return taken
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+@pytest.fixture
+def smtp() -> Iterator[tuple[ReceivedMail, int]]:
+    with smtp_server() as server:
+        yield server
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
-
-
-@pytest.fixture
-def config(tmp_path: Path, database_url: str, smtp: tuple[Inbox, int]) -> Config:
+def config(tmp_path: Path, database_url: str, smtp: tuple[ReceivedMail, int]) -> Config:
     return make_config(
         tmp_path,
         database_url,
@@ -92,7 +59,7 @@ def test_a_lawyer_who_opted_in_is_told_how_much_arrived_and_nothing_else(
     lawyer: LawyerFixture,
     new_client: NewClient,
     db_session: Session,
-    smtp: tuple[Inbox, int],
+    smtp: tuple[ReceivedMail, int],
 ) -> None:
     inbox, _port = smtp
     create_lawyer(db_session, email="quiet@example.org")  # never opts in
@@ -135,7 +102,7 @@ def test_a_lawyer_who_opted_in_is_told_how_much_arrived_and_nothing_else(
 
 
 def test_nothing_new_sends_nothing_and_opting_out_stops_mail(
-    app: Flask, lawyer_client: FlaskClient, new_client: NewClient, smtp: tuple[Inbox, int]
+    app: Flask, lawyer_client: FlaskClient, new_client: NewClient, smtp: tuple[ReceivedMail, int]
 ) -> None:
     inbox, _port = smtp
     send_request(new_client(), "before", "danger_now")
@@ -155,7 +122,7 @@ def test_an_unreachable_mail_server_fails_the_run_and_keeps_the_digest_due(
     app: Flask,
     lawyer_client: FlaskClient,
     new_client: NewClient,
-    smtp: tuple[Inbox, int],
+    smtp: tuple[ReceivedMail, int],
     tmp_path: Path,
     database_url: str,
 ) -> None:
