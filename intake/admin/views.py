@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from intake import security
+from intake.admin.audit_labels import action_label, detail_label
 from intake.admin.forms import InviteForm
 from intake.db import get_session
 from intake.extensions import limiter
@@ -16,6 +17,7 @@ from intake.lawyer.forms import AdminSetupForm, ConfirmForm
 from intake.lawyer.views import login_rate_limit
 from intake.models import Role, User, UserStatus
 from intake.services import accounts, audit, vetting
+from intake.services.cases import staff_emails
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 security.public("admin.setup")
@@ -101,11 +103,34 @@ def change_status(person_id: uuid.UUID, status: str, user: User) -> BaseResponse
         vetting.change_status(db, user, person, UserStatus(status))
     except ValueError:
         flash(_("That change is not possible for this person."), "error")
+    else:
+        flash(_status_changed(person), "success")
     return redirect(url_for(".person", person_id=person.id))
+
+
+def _status_changed(person: User) -> str:
+    if person.status is UserStatus.VETTED:
+        return _(
+            "%(email)s is approved: new requests are encrypted to their key from now on. "
+            "Older cases need “Give access now” on the case page.",
+            email=person.email,
+        )
+    if person.status is UserStatus.SUSPENDED:
+        return _("%(email)s is suspended and can no longer log in.", email=person.email)
+    if person.status is UserStatus.REVOKED:
+        return _("%(email)s is revoked.", email=person.email)
+    return _("%(email)s is waiting for approval again.", email=person.email)
 
 
 @bp.get("/audit")
 @requires_admin
 def audit_log() -> str:
-    page = audit.recent_events(get_session(), max(request.args.get("page", 1, type=int), 1))
-    return render_template("admin/audit.html", audit_page=page)
+    db = get_session()
+    page = audit.recent_events(db, max(request.args.get("page", 1, type=int), 1))
+    emails = staff_emails(db)
+    return render_template(
+        "admin/audit.html",
+        audit_page=page,
+        action_label=action_label,
+        detail_label=lambda event: detail_label(event, emails),
+    )
