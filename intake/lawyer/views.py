@@ -61,6 +61,10 @@ security.public("lawyer.enrol")
 
 # The reply form's CSRF token, as its prefix names it; checked inside the upload stream.
 REPLY_CSRF_FIELD = "reply-csrf_token"
+CODE_ALREADY_USED = _l(
+    "This code was already used. Wait until your authenticator app shows the next one (at most "
+    "30 seconds), then type that one."
+)
 LOGIN_FAILED = _l(
     "Those details did not work. Check them and try again; after several attempts, wait a few minutes."
 )
@@ -88,9 +92,13 @@ def login() -> str | BaseResponse:
     form = LoginForm(next=request.args.get("next"))
     if form.validate_on_submit():
         db = get_session()
-        logged_in = accounts.log_in(
-            db, intake_config(), form.email.data, form.passphrase.data, form.totp_code.data
-        )
+        try:
+            logged_in = accounts.log_in(
+                db, intake_config(), form.email.data, form.passphrase.data, form.totp_code.data
+            )
+        except accounts.CodeAlreadyUsed:
+            flash(CODE_ALREADY_USED, "error")
+            return render_template("lawyer/login.html", form=form, session_ended=False)
         if logged_in is not None:
             lawyer_sessions.purge_expired_sessions(db)
             ticket = lawyer_sessions.open_session(db, logged_in.user, logged_in.identity_secret)

@@ -255,11 +255,16 @@ def key_fingerprint(user: User) -> str:
 # Login --------------------------------------------------------------------------------
 
 
+class CodeAlreadyUsed(Exception):
+    """The passphrase was right, but this TOTP code was already used once: wait for the next."""
+
+
 def log_in(session: Session, config: Config, email: str, passphrase: str, totp_code: str) -> LoggedIn | None:
     """Check passphrase and TOTP and unwrap the identity; None for every kind of failure.
 
     Callers show one generic message for None, so nobody learns whether an
-    account exists, is locked, or which factor was wrong.
+    account exists, is locked, or which factor was wrong. The one exception,
+    CodeAlreadyUsed, needs the right passphrase and a once-valid code.
     """
     now = utc_now()
     hasher = password_hasher(kdf_params(config))
@@ -272,12 +277,16 @@ def log_in(session: Session, config: Config, email: str, passphrase: str, totp_c
     if user.status not in (UserStatus.VETTED, UserStatus.PENDING):
         _verify_quietly(hasher, user.password_hash, passphrase)
         return None
-    if not _verify_quietly(hasher, user.password_hash, passphrase) or not totp.consume_totp(
-        session, config, user, totp_code, now
-    ):
+    passphrase_matches = _verify_quietly(hasher, user.password_hash, passphrase)
+    if not passphrase_matches or not totp.consume_totp(session, config, user, totp_code, now):
         _record_failure(user, now)
         audit.record(session, "login.failed", actor=user)
         session.commit()
+        # Only somebody who knows the passphrase and holds a code that worked
+        # before learns this; without it a lawyer just enrolled would retype
+        # the code from enrolment until locked out.
+        if passphrase_matches and totp.code_already_used(config, user, totp_code, now):
+            raise CodeAlreadyUsed
         return None
     try:
         identity_secret = unwrap_secret(user.wrapped_private_key, passphrase, _wrap_context(user.id))
