@@ -27,6 +27,8 @@ MAX_QUERY_CHARS = 200
 MIN_QUERY_CHARS = 2
 MAX_CASES_SCANNED = 2000
 MAX_HITS = 50
+# Cases whose items are fetched in one query.
+ITEM_BATCH = 100
 SNIPPET_CONTEXT_CHARS = 60
 
 
@@ -53,20 +55,25 @@ def normalise_query(text: str) -> str:
 def search(session: Session, viewer: User, identity: Identity, query: str) -> SearchResult:
     """Cases whose summary or readable items contain `query` (case-insensitive)."""
     needle = normalise_query(query)
+    cases = _readable_cases(session, viewer)
     hits: list[SearchHit] = []
     scanned = 0
-    incomplete = False
-    for case, summary_ciphertext in _readable_cases(session, viewer):
-        if scanned == MAX_CASES_SCANNED or len(hits) == MAX_HITS:
-            incomplete = True
+    limit = min(len(cases), MAX_CASES_SCANNED)
+    for start in range(0, limit, ITEM_BATCH):
+        batch = cases[start : min(start + ITEM_BATCH, limit)]
+        items = _readable_items(session, viewer, [case.id for case, _summary in batch])
+        for case, summary_ciphertext in batch:
+            if len(hits) == MAX_HITS:
+                break
+            scanned += 1
+            snippet = _match(identity, summary_ciphertext, items.get(case.id, []), needle)
+            if snippet is not None:
+                hits.append(SearchHit(case.number, case.status, case.last_activity_day, snippet))
+        if len(hits) == MAX_HITS:
             break
-        scanned += 1
-        snippet = _match(session, case.id, viewer.id, identity, summary_ciphertext, needle)
-        if snippet is not None:
-            hits.append(SearchHit(case.number, case.status, case.last_activity_day, snippet))
     audit.record(session, "search", actor=viewer)
     session.commit()
-    return SearchResult(hits=hits, cases_scanned=scanned, incomplete=incomplete)
+    return SearchResult(hits=hits, cases_scanned=scanned, incomplete=scanned < len(cases))
 
 
 def _readable_cases(session: Session, viewer: User) -> list[tuple[Case, bytes | None]]:
@@ -82,22 +89,30 @@ def _readable_cases(session: Session, viewer: User) -> list[tuple[Case, bytes | 
     return [(case, ciphertext) for case, ciphertext in session.execute(query)]
 
 
+def _readable_items(
+    session: Session, viewer: User, case_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[bytes]]:
+    """The ciphertexts of the viewer's readable items in these cases, in order, in one query."""
+    query = (
+        select(Item.case_id, Item.ciphertext)
+        .join(ItemRecipient)
+        .where(Item.case_id.in_(case_ids), ItemRecipient.user_id == viewer.id)
+        .order_by(Item.case_id, Item.seq)
+    )
+    items: dict[uuid.UUID, list[bytes]] = {}
+    for case_id, ciphertext in session.execute(query):
+        items.setdefault(case_id, []).append(ciphertext)
+    return items
+
+
 def _match(
-    session: Session,
-    case_id: uuid.UUID,
-    viewer_id: uuid.UUID,
-    identity: Identity,
-    summary_ciphertext: bytes | None,
-    needle: str,
+    identity: Identity, summary_ciphertext: bytes | None, item_ciphertexts: list[bytes], needle: str
 ) -> str | None:
     summary = open_summary(summary_ciphertext, [identity.secret])
     for text in _summary_texts(summary):
         if (snippet := _snippet(text, needle)) is not None:
             return snippet
-    items = select(Item.ciphertext).join(ItemRecipient).where(
-        Item.case_id == case_id, ItemRecipient.user_id == viewer_id
-    )
-    for ciphertext in session.scalars(items.order_by(Item.seq)):
+    for ciphertext in item_ciphertexts:
         try:
             payload = open_item(ciphertext, [identity.secret])
         except DecryptionError:

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from config import Config
+from intake.services import search as search_service
 from tests.factories import LawyerFixture, create_lawyer
 from tests.lawyer.helpers import csrf_token, log_in, submit_directly, totp_code, unescape
 from tests.test_canary import database_rows
@@ -75,3 +76,22 @@ def test_the_query_is_kept_nowhere(
     search(lawyer_client, "искомоеслово")
     assert "искомоеслово" not in caplog.text
     assert "искомоеслово".encode() not in database_rows(app)
+
+
+def test_a_search_stops_at_its_limits_and_says_so(
+    lawyer_client: FlaskClient, db_session: Session, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The limits made small for the test
+    monkeypatch.setattr(search_service, "MAX_CASES_SCANNED", 3)
+    monkeypatch.setattr(search_service, "ITEM_BATCH", 2)
+    numbers = [submit_directly(db_session, config.blob_dir, f"дело номер {i}").number for i in range(5)]
+    _status, page = search(lawyer_client, "дело номер")
+    # most recently active first: the highest numbers, all from today
+    assert found(page) == sorted(numbers[-3:])
+    assert 'id="search-incomplete"' in page
+    monkeypatch.setattr(search_service, "MAX_CASES_SCANNED", 10)
+    monkeypatch.setattr(search_service, "MAX_HITS", 2)
+    _status, page = search(lawyer_client, "дело номер")
+    assert len(found(page)) == 2 and 'id="search-incomplete"' in page
+    _status, page = search(lawyer_client, "номер 0")
+    assert found(page) == [numbers[0]] and 'id="search-incomplete"' not in page
