@@ -55,6 +55,7 @@ bp = Blueprint("lawyer", __name__, url_prefix="/lawyer")
 # Stored answers are stable choice values; show them as the form asked them.
 bp.add_app_template_global(fields.question_label, "question_label")
 bp.add_app_template_global(fields.answer_label, "answer_label")
+bp.add_app_template_filter(describe_size, "file_size")
 bp.before_app_request(load_staff)
 security.public("lawyer.login")
 security.public("lawyer.enrol")

@@ -196,3 +196,13 @@ def test_staff_pages_need_a_session(client: FlaskClient, lawyer: LawyerFixture) 
     for path in ("/lawyer/", "/lawyer/cases/1", "/lawyer/pending", "/admin/", "/admin/audit"):
         response = client.get(path)
         assert response.status_code == 302 and path_of(response.headers["Location"]) == "/lawyer/login", path
+
+
+def test_file_sizes_read_in_the_lawyers_language(
+    lawyer_client: FlaskClient, db_session: Session, config: Config
+) -> None:
+    submitted = submit_directly(
+        db_session, config.blob_dir, "text", files=[("скан.pdf", "application/pdf", bytes(1536 * 1024))]
+    )
+    page = unescape(lawyer_client.get(f"/lawyer/cases/{submitted.number}?lang=ru").get_data(as_text=True))
+    assert "1,5 МБ" in page
