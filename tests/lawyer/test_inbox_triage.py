@@ -14,7 +14,9 @@ from config import Config
 from crypto import Identity
 from intake.models import Case, CaseRead, CaseStatus, CaseSummary
 from intake.services import inbox as inbox_service
+from intake.services.blobstore import BlobStore
 from intake.services.keyring import submission_recipients
+from intake.services.rekey import rekey_case
 from intake.services.summaries import SummaryPayload, open_summary, seal_summary
 from tests.factories import LawyerFixture, create_lawyer
 from tests.lawyer.fixtures import NewClient
@@ -154,3 +156,15 @@ def test_urgency_order_reads_a_bounded_number_of_summaries_and_says_so(
     assert inbox_numbers(page) == [calm[0], calm[1], urgent, oldest_urgent]
     assert 'id="scan-limited"' in page
     assert 'id="scan-limited"' not in lawyer_client.get("/lawyer/?order=activity").get_data(as_text=True)
+
+
+def test_re_keying_a_case_gives_its_summary_to_a_lawyer_vetted_later(
+    client: FlaskClient, db_session: Session, config: Config, lawyer: LawyerFixture
+) -> None:
+    number = with_summary(db_session, config, SummaryPayload("desertion", "danger_now", "Грузия", "ru"))
+    newcomer = create_lawyer(db_session, email="newcomer@example.org")
+    case = db_session.scalars(select(Case).where(Case.number == number)).one()
+    rekey_case(db_session, BlobStore(config.blob_dir), case, lawyer.identity.secret, actor=lawyer.user)
+
+    log_in(client, newcomer.user.email, newcomer.passphrase, totp_code(newcomer.totp_secret, None))
+    assert "Грузия" in unescape(client.get("/lawyer/").get_data(as_text=True))
