@@ -159,6 +159,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_status_number", "status", "number"),
         Index("ix_cases_assignee_id_number", "assignee_id", "number"),
+        # The inbox's default orders: latest activity first.
+        Index("ix_cases_last_activity_day_number", "last_activity_day", "number"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

@@ -32,11 +32,15 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notification_settings_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_notification_settings'))
     )
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index('ix_cases_last_activity_day_number', ['last_activity_day', 'number'], unique=False)
     with op.batch_alter_table('instance_keys', schema=None) as batch_op:
         batch_op.add_column(sa.Column('urgent_alerts_pending', sa.Integer(), server_default='0', nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_last_activity_day_number')
     with op.batch_alter_table('instance_keys', schema=None) as batch_op:
         batch_op.drop_column('urgent_alerts_pending')
     op.drop_table('notification_settings')
