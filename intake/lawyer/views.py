@@ -163,9 +163,7 @@ def search(user: User, identity: Identity) -> str | tuple[str, int]:
     if not form.validate():
         return render_template("lawyer/search.html", form=form, result=None), 400
     result = search_service.search(get_session(), user, identity, form.query.data)
-    return render_template(
-        "lawyer/search.html", form=form, result=result, scan_limit=search_service.MAX_CASES_SCANNED
-    )
+    return render_template("lawyer/search.html", form=form, result=result)
 
 
 @bp.route("/notifications", methods=["GET", "POST"])
