@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Intake application image.
 #
 #   docker compose build            (see docs/operators.md)
@@ -9,7 +8,7 @@
 # written on a machine without access to the registry, so no digest is given.
 #
 # deploy/smoke performs the same steps without Docker (build-wheel, a fresh
-# virtualenv, install with the constraints file, migrate, gunicorn with
+# virtualenv, install from the hashed lock, migrate, gunicorn with
 # config/gunicorn.py) and runs in CI.
 
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
@@ -23,26 +22,30 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 
 WORKDIR /src
 # Exactly the paths .dockerignore allows (and deploy/smoke copies).
-COPY pyproject.toml constraints.txt wsgi.py ./
+COPY pyproject.toml wsgi.py ./
+COPY requirements/runtime.txt requirements/build.txt ./requirements/
 COPY config ./config
 COPY crypto ./crypto
 COPY intake ./intake
 COPY migrations ./migrations
-COPY deploy/build-wheel ./deploy/build-wheel
+COPY deploy/build-wheel deploy/check-catalogues ./deploy/
 
-# A throwaway venv with Babel only, to compile the catalogues.
+# Every dependency comes from the hashed locks (requirements/, `make lock`):
+# a package whose hash differs from the lock fails the build. A throwaway
+# venv with the build tools compiles the catalogues and builds the wheel.
 RUN python -m venv /opt/build \
- && /opt/build/bin/pip install -c constraints.txt babel \
+ && /opt/build/bin/pip install --require-hashes -r requirements/build.txt \
  && deploy/build-wheel /opt/build/bin/python /src/dist
 
-# The runtime venv: the wheel and its dependencies at the exact versions of
-# constraints.txt. pip compiles .pyc files here, so the read-only runtime
-# never needs to write any.
+# The runtime venv: the locked dependencies, then the wheel alone (--no-deps:
+# nothing is resolved outside the lock). pip compiles .pyc files here, so the
+# read-only runtime never needs to write any.
 RUN python -m venv /opt/intake \
- && /opt/intake/bin/pip install -c constraints.txt /src/dist/intake-*.whl \
+ && /opt/intake/bin/pip install --require-hashes -r requirements/runtime.txt \
+ && /opt/intake/bin/pip install --no-deps /src/dist/intake-*.whl \
  && /opt/intake/bin/pip check \
  && /opt/intake/bin/python -c "import config.gunicorn, crypto, intake, migrations" \
- && test "$(find /src/intake -name '*.po' | wc -l)" -eq "$(find /opt/intake -name '*.mo' | wc -l)"
+ && deploy/check-catalogues /src "$(/opt/intake/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 
 ########## runtime
 FROM ${PYTHON_IMAGE}
@@ -70,9 +73,10 @@ VOLUME ["/data"]
 EXPOSE 8000
 
 # /healthz checks the database and the blob volume and answers "ok" or
-# "unavailable", nothing else. Python, because the image has no curl.
+# "unavailable", nothing else; config/healthcheck.py asks it on the first
+# address of INTAKE_BIND (Python, because the image has no curl).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import http.client as h, sys; c = h.HTTPConnection('127.0.0.1', 8000, timeout=8); c.request('GET', '/healthz'); r = c.getresponse(); sys.exit(0 if r.status == 200 and r.read() == b'ok\\n' else 1)"]
+    CMD ["python", "-m", "config.healthcheck"]
 
 # Gunicorn's settings live in the installed package: config/gunicorn.py.
 CMD ["gunicorn", "-c", "python:config.gunicorn", "wsgi:app"]

@@ -7,15 +7,18 @@ Written for a Tor onion service on a small VPS:
   deliberately stalled) clients would take the whole site down. With
   `gthread` every request holds one thread, and the worker's heartbeat keeps
   running meanwhile, so `timeout` never kills a slow but live upload.
+  Threads still wait on a client's headers without a timeout, so in the
+  compose stack nginx (deploy/front/) stands in front and hands gunicorn
+  only complete requests.
 * A stalled connection is dropped: once the headers are in, every read and
   write on the socket may wait at most `INTAKE_STALL_TIMEOUT` seconds.
 * No access log, and addresses are scrubbed from gunicorn's own messages.
   Behind Tor every peer is the tor daemon anyway, but a clearnet mirror
-  would see real addresses, and we promise never to write one down. The
-  application logs method, route pattern, status and duration itself
-  (`intake/logs.py`).
-* No proxy is trusted for `X-Forwarded-*`: tor connects directly and sets
-  no such headers, so whoever sends them is lying.
+  would see real addresses, and we promise never to write one down. Log
+  lines carry the date, not the time of day (`DayOnlyLogger`), and no
+  `Server` header names gunicorn.
+* No proxy is trusted for `X-Forwarded-*`: neither tor nor the front server
+  sets such headers, so whoever sends them is lying.
 * Nothing is written to the (read-only) root filesystem.
 
 Every value can be overridden from the environment (`INTAKE_BIND`,
@@ -30,6 +33,9 @@ import logging
 import os
 import re
 from typing import Any
+
+from gunicorn.glogging import Logger
+from gunicorn.http import wsgi as gunicorn_wsgi
 
 
 def _int_env(name: str, default: int) -> int:
@@ -98,11 +104,12 @@ control_socket_disable = True
 
 # --- Logging -----------------------------------------------------------------
 # No access log at all. Should somebody enable one with --access-logfile, this
-# format has no remote address (%(h)s), user agent (%(a)s), referrer (%(f)s)
-# and no path or query (%(r)s, %(U)s, %(q)s: invite links carry tokens):
-# only time, method, status, size and duration.
+# format has no remote address (%(h)s), user agent (%(a)s), referrer (%(f)s),
+# no path or query (%(r)s, %(U)s, %(q)s: invite links carry tokens), and no
+# time, size or duration (%(t)s, %(B)s, %(M)s: they date and size a
+# submission): only method and status.
 accesslog = None
-access_log_format = '%(t)s %(m)s %(s)s %(B)s %(M)sms'
+access_log_format = "%(m)s %(s)s"
 errorlog = "-"
 loglevel = os.environ.get("INTAKE_LOG_LEVEL", "info")
 capture_output = False
@@ -137,6 +144,32 @@ class RedactAddresses(logging.Filter):
 _FILTER = RedactAddresses()
 
 
+class DayOnlyLogger(Logger):
+    """Gunicorn's error log with dates, not times of day (docs/operators.md, "Logs")."""
+
+    datefmt = r"[%Y-%m-%d]"
+
+
+logger_class = DayOnlyLogger
+
+
+def _drop_server_header() -> None:
+    """Gunicorn names itself in a `Server` header on every response; nothing needs it.
+
+    It has no setting for this, so its response's default headers are
+    filtered once in the master, before the workers fork.
+    """
+    original = gunicorn_wsgi.Response.default_headers
+    if getattr(original, "drops_server_header", False):
+        return
+
+    def default_headers(response: gunicorn_wsgi.Response) -> list[str]:
+        return [line for line in original(response) if not line.lower().startswith("server:")]
+
+    default_headers.drops_server_header = True  # type: ignore[attr-defined]
+    gunicorn_wsgi.Response.default_headers = default_headers
+
+
 def _install_filter() -> None:
     for name in ("gunicorn.error", "gunicorn.access"):
         logger = logging.getLogger(name)
@@ -147,6 +180,7 @@ def _install_filter() -> None:
 def on_starting(server: Any) -> None:
     os.umask(umask)
     _install_filter()
+    _drop_server_header()
     _end_staff_sessions()
 
 

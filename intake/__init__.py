@@ -9,14 +9,16 @@ from flask import Flask
 from flask_babel import get_locale
 from jinja2 import StrictUndefined
 
-from config import Config
-from intake import db, errors, logs, security
+from config import Config, Environment
+from intake import db, errors, logs, request_limits, security
 from intake.admin import bp as admin_bp
 from intake.cli import intake_cli
 from intake.extensions import babel, csrf, limiter
 from intake.health import bp as health_bp
 from intake.i18n import LANGUAGES, select_locale
 from intake.lawyer import bp as lawyer_bp
+from intake.security import AccessRules
+from intake.staff.access import load_staff
 from intake.submit import bp as submit_bp
 
 # Long enough for somebody on a slow Tor link to write a long request and
@@ -48,28 +50,42 @@ def create_app(config: Config) -> Flask:
         MAX_FORM_MEMORY_SIZE=200_000,
         TEMPLATES_AUTO_RELOAD=not config.is_production,
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Dates only: next to an event, a time of day could tell when somebody wrote.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", datefmt="%Y-%m-%d")
 
     db.init_app(app, config.database_url)
     babel.init_app(app, locale_selector=select_locale)
+    request_limits.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     # Templates must never reach configuration or secrets.
     app.jinja_env.globals.pop("config", None)
-    if config.environment == "test":
+    if config.environment is Environment.TEST:
         app.jinja_env.undefined = StrictUndefined
 
     _register_blueprints(app)
-    security.init_app(app, config.onion_location, config.staff_port)
+    # Request pipeline, in this order: the staff loader joins the cookie with
+    # its server half, then the deny-by-default gate reads what it loaded.
+    security.init_app(app, _access_rules(), load_staff, config.onion_location, config.staff_port)
     logs.init_app(app)
     errors.init_app(app)
     return app
 
 
+def _access_rules() -> AccessRules:
+    """The only pages reachable without a staff session; everything else is denied by default."""
+    return AccessRules(
+        public_endpoints=frozenset(
+            {"static", "health.healthz", "lawyer.login", "lawyer.enrol", "admin.setup"}
+        ),
+        public_blueprints=frozenset({"submit"}),
+        staff_blueprints=frozenset({"lawyer", "admin"}),
+    )
+
+
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(submit_bp)
-    # The lawyer blueprint's staff loader must run before security's gate.
     app.register_blueprint(lawyer_bp)
     app.register_blueprint(admin_bp)
     app.cli.add_command(intake_cli)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from intake import migrate
+from intake.configuration import current_config
 from intake.db import session_factory
 from intake.models import Attachment
 from intake.services.blobstore import BlobStore
-from intake.services.clock import utc_now
+from intake.services.clock import utc_now, utc_today
 from intake.services.mailer import MailConfigError, Mailer
 from intake.services.notifications import notify
 from intake.services.retention import purge_expired_cases
@@ -22,14 +22,14 @@ intake_cli = AppGroup("intake", help="Operate this Intake instance.")
 @intake_cli.command("migrate")
 def migrate_command() -> None:
     """Upgrade the database schema to the newest revision."""
-    migrate.upgrade(current_app.config["INTAKE"].database_url)
+    migrate.upgrade(current_config().database_url)
     click.echo("database is up to date")
 
 
 @intake_cli.command("sweep")
 def sweep_command() -> None:
     """Apply retention (INTAKE_RETENTION_DAYS), then delete blob files no row refers to."""
-    config = current_app.config["INTAKE"]
+    config = current_config()
     store = BlobStore(config.blob_dir)
     with session_factory()() as session:
         if config.retention_days is None:
@@ -45,8 +45,12 @@ def sweep_command() -> None:
                     "retention: SQLite's WAL was busy; deleted pages leave it at a later checkpoint",
                     err=True,
                 )
-        referenced = set(session.scalars(select(Attachment.blob_name)))
-    removed = store.sweep_orphans(referenced)
+
+    def referenced_names() -> set[str]:
+        with session_factory()() as session:
+            return set(session.scalars(select(Attachment.blob_name)))
+
+    removed = store.sweep_orphans(referenced_names)
     click.echo(f"removed {removed} orphaned blob file(s)")
 
 
@@ -56,7 +60,7 @@ def notify_command() -> None:
 
     Run it every few minutes (urgent alerts wait for the next run).
     """
-    config = current_app.config["INTAKE"]
+    config = current_config()
     if config.smtp_url is None:
         click.echo("notifications: INTAKE_SMTP_URL is not set, nothing sent")
         return
@@ -65,7 +69,7 @@ def notify_command() -> None:
     except MailConfigError as error:
         raise click.ClickException(str(error)) from None
     with session_factory()() as session:
-        report = notify(session, mailer, utc_now().date())
+        report = notify(session, mailer, utc_today())
     click.echo(
         f"notifications: {report.urgent_alerts} urgent alert(s), {report.digests} digest(s), "
         f"{report.failures} failure(s)"

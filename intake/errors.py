@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import BuildError
 
 from intake.extensions import limiter
-from intake.return_path import return_path_of
+from intake.staff.return_path import return_path_of
 
 logger = logging.getLogger("intake.errors")
 
@@ -48,7 +48,10 @@ def init_app(app: Flask) -> None:
             return render_error(403)
 
     @app.errorhandler(429)
-    def too_many_requests(_error: HTTPException) -> tuple[str, int]:
+    def too_many_requests(error: HTTPException) -> ResponseReturnValue:
+        # A limit that answers for itself (the codename page's wait) keeps its answer.
+        if error.response is not None:
+            return error.response
         return render_error(429, retry_after=_seconds_until_retry())
 
     @app.errorhandler(HTTPException)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from intake.configuration import current_config
 from intake.db import get_session
 from intake.services.blobstore import BlobStore
 
@@ -19,6 +20,6 @@ def healthz() -> tuple[str, int, dict[str, str]]:
         get_session().execute(text("SELECT 1"))
     except SQLAlchemyError:
         return "unavailable\n", 503, plain
-    if not BlobStore(current_app.config["INTAKE"].blob_dir).is_writable():
+    if not BlobStore(current_config().blob_dir).is_writable():
         return "unavailable\n", 503, plain
     return "ok\n", 200, plain

@@ -152,6 +152,8 @@ class Source(Base):
     codename_lookup_id: Mapped[str] = mapped_column(String(64), unique=True)
     reply_recipient: Mapped[str] = mapped_column(String(128))
     created_day: Mapped[dt.date] = mapped_column(Date)
+    # Bumped by logout: every cookie issued under an older value stops working.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Case(Base):

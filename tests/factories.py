@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from crypto import FAST_TEST_KDF, Identity, generate_identity, wrap_secret
 from intake.models import Role, User, UserStatus
-from intake.services.accounts import password_hasher
+from intake.services.accounts import hash_passphrase
 from intake.services.keyring import instance_keys
 from intake.services.totp import new_totp_secret, seal_totp_secret
 from tests.conftest import TEST_SECRET
@@ -49,7 +49,7 @@ def create_lawyer(
         email=email,
         role=role,
         status=status,
-        password_hash=password_hasher(FAST_TEST_KDF).hash(passphrase),
+        password_hash=hash_passphrase(FAST_TEST_KDF, passphrase),
         totp_secret_sealed=seal_totp_secret(secret_key, user_id, totp_secret),
         public_recipient=identity.recipient,
         wrapped_private_key=wrap_secret(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from config import Config, ConfigError
+from config import Config, ConfigError, Environment, KdfProfile
 
 LONG_SECRET = "x" * 40
 
@@ -19,7 +19,8 @@ def test_production_without_secret_key_refuses_to_start(tmp_path: Path) -> None:
 def test_production_is_the_default_environment(tmp_path: Path) -> None:
     config = Config.from_env({"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path)})
     assert config.is_production
-    assert config.kdf_profile == "production"
+    assert config.environment is Environment.PRODUCTION
+    assert config.kdf_profile is KdfProfile.PRODUCTION
 
 
 def test_secret_key_can_come_from_a_file(tmp_path: Path) -> None:
@@ -54,9 +55,13 @@ def test_development_generates_and_keeps_a_local_secret(tmp_path: Path) -> None:
         ({"INTAKE_INSECURE_COOKIES": "1"}, "development only"),
         ({"INTAKE_KDF_PROFILE": "fast"}, "only with INTAKE_ENV=test"),
         ({"INTAKE_ENV": "staging"}, "INTAKE_ENV must be"),
+        ({"INTAKE_KDF_PROFILE": "quick"}, "INTAKE_KDF_PROFILE must be"),
         ({"INTAKE_MAX_FILE_BYTES": "lots"}, "must be an integer"),
         ({"INTAKE_MAX_FILE_BYTES": "0"}, "must be positive"),
         ({"INTAKE_ONION_LOCATION": "https://example.org"}, "v3 .onion"),
+        ({"INTAKE_SMTP_URL": "http://mail.example.org"}, "INTAKE_SMTP_URL must be"),
+        ({"INTAKE_SMTP_URL": "smtps://"}, "INTAKE_SMTP_URL must be"),
+        ({"INTAKE_SMTP_URL": "smtp://mail.example.org:99999"}, "INTAKE_SMTP_URL must be"),
     ],
 )
 def test_unsafe_or_malformed_settings_are_refused(tmp_path: Path, environ: dict[str, str], message: str) -> None:
@@ -76,3 +81,46 @@ def test_repr_hides_secrets(tmp_path: Path) -> None:
     )
     assert LONG_SECRET not in repr(config)
     assert "pw@" not in repr(config)
+
+
+def test_repr_hides_the_smtp_password(tmp_path: Path) -> None:
+    config = Config.from_env(
+        {
+            "SECRET_KEY": LONG_SECRET,
+            "INTAKE_DATA_DIR": str(tmp_path),
+            "INTAKE_SMTP_URL": "smtp+starttls://intake:mail-pw@mail.example.org:587",
+        }
+    )
+    assert config.smtp_url == "smtp+starttls://intake:mail-pw@mail.example.org:587"
+    assert "mail-pw" not in repr(config)
+
+
+RATE_LIMIT_SETTINGS = (
+    "INTAKE_SUBMIT_RATE_LIMIT",
+    "INTAKE_GLOBAL_SUBMIT_RATE_LIMIT",
+    "INTAKE_LOGIN_RATE_LIMIT",
+    "INTAKE_GLOBAL_CODENAME_RATE_LIMIT",
+)
+
+
+@pytest.mark.parametrize("name", RATE_LIMIT_SETTINGS)
+@pytest.mark.parametrize("value", ["banana", "", "20 per fortnight", "per hour"])
+def test_a_malformed_rate_limit_stops_the_app_at_start(tmp_path: Path, name: str, value: str) -> None:
+    # A limit the limiter cannot parse would silently switch throttling off.
+    with pytest.raises(ConfigError, match=name):
+        Config.from_env({"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path), name: value})
+
+
+@pytest.mark.parametrize("value", ["5 per minute", "5/minute;100/day", "1000 per 1 hour"])
+def test_rate_limits_take_the_limiters_notation(tmp_path: Path, value: str) -> None:
+    environ = {"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path)}
+    config = Config.from_env({**environ, **dict.fromkeys(RATE_LIMIT_SETTINGS, value)})
+    assert config.login_rate_limit == config.global_codename_rate_limit == value
+
+
+def test_the_codename_throttle_has_its_own_setting(tmp_path: Path) -> None:
+    environ = {"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path)}
+    config = Config.from_env({**environ, "INTAKE_GLOBAL_SUBMIT_RATE_LIMIT": "7 per hour"})
+    assert config.global_submit_rate_limit == "7 per hour"
+    assert config.global_codename_rate_limit == "600 per hour"
+

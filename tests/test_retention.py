@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,14 +27,14 @@ from intake.models import (
     ItemRecipient,
     Source,
 )
-from intake.services.blobstore import ORPHAN_GRACE_SECONDS, BlobStore
+from intake.services.blobstore import BlobStore
 from intake.services.cases import set_status
 from intake.services.clock import utc_now
 from intake.services.retention import purge_expired_cases
 from tests.conftest import make_config
 from tests.factories import LawyerFixture, create_lawyer, set_recovery_key
 from tests.lawyer.helpers import submit_directly
-from tests.submit.multipart import csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import help_request_parts, post_parts, request_tokens
 
 TODAY = dt.date(2026, 3, 1)
 RETENTION_DAYS = 30
@@ -69,7 +67,7 @@ def store(config: Config) -> BlobStore:
 
 def stored_case(
     session: Session,
-    blob_dir: Path,
+    config: Config,
     reader: LawyerFixture,
     status: CaseStatus,
     last_activity_day: dt.date,
@@ -78,7 +76,7 @@ def stored_case(
     """A submitted case with two attachments, read by `reader`, then aged and given `status`."""
     submitted = submit_directly(
         session,
-        blob_dir,
+        config,
         message,
         files=[("a.pdf", "application/pdf", b"%PDF first"), ("b.jpg", "image/jpeg", b"\xff\xd8 second")],
     )
@@ -134,10 +132,10 @@ def purge_audit_details(session: Session) -> list[str | None]:
 
 
 def test_closed_case_past_retention_is_purged_rows_files_and_all(
-    db_session: Session, store: BlobStore, lawyer: LawyerFixture
+    db_session: Session, store: BlobStore, lawyer: LawyerFixture, config: Config
 ) -> None:
     expired = stored_case(
-        db_session, store.root, lawyer, CaseStatus.CLOSED, TODAY - dt.timedelta(days=RETENTION_DAYS + 1)
+        db_session, config, lawyer, CaseStatus.CLOSED, TODAY - dt.timedelta(days=RETENTION_DAYS + 1)
     )
     assert set(rows_left(db_session, expired).values()) == {1, 2}
 
@@ -153,14 +151,14 @@ def test_closed_case_past_retention_is_purged_rows_files_and_all(
 
 
 def test_recent_closed_and_old_open_cases_are_kept(
-    db_session: Session, store: BlobStore, lawyer: LawyerFixture
+    db_session: Session, store: BlobStore, lawyer: LawyerFixture, config: Config
 ) -> None:
     long_ago = TODAY - dt.timedelta(days=10 * RETENTION_DAYS)
     kept = [
-        stored_case(db_session, store.root, lawyer, CaseStatus.CLOSED, TODAY - dt.timedelta(days=3)),
-        stored_case(db_session, store.root, lawyer, CaseStatus.NEW, long_ago),
-        stored_case(db_session, store.root, lawyer, CaseStatus.IN_PROGRESS, long_ago),
-        stored_case(db_session, store.root, lawyer, CaseStatus.WAITING_FOR_SUBMITTER, long_ago),
+        stored_case(db_session, config, lawyer, CaseStatus.CLOSED, TODAY - dt.timedelta(days=3)),
+        stored_case(db_session, config, lawyer, CaseStatus.NEW, long_ago),
+        stored_case(db_session, config, lawyer, CaseStatus.IN_PROGRESS, long_ago),
+        stored_case(db_session, config, lawyer, CaseStatus.WAITING_FOR_SUBMITTER, long_ago),
     ]
 
     report = purge_expired_cases(db_session, store, RETENTION_DAYS, TODAY)
@@ -174,12 +172,12 @@ def test_recent_closed_and_old_open_cases_are_kept(
 
 
 def test_a_closed_case_is_kept_through_its_last_retention_day(
-    db_session: Session, store: BlobStore, lawyer: LawyerFixture
+    db_session: Session, store: BlobStore, lawyer: LawyerFixture, config: Config
 ) -> None:
     last_kept_day = TODAY - dt.timedelta(days=RETENTION_DAYS)
-    on_the_day = stored_case(db_session, store.root, lawyer, CaseStatus.CLOSED, last_kept_day)
+    on_the_day = stored_case(db_session, config, lawyer, CaseStatus.CLOSED, last_kept_day)
     one_day_over = stored_case(
-        db_session, store.root, lawyer, CaseStatus.CLOSED, last_kept_day - dt.timedelta(days=1)
+        db_session, config, lawyer, CaseStatus.CLOSED, last_kept_day - dt.timedelta(days=1)
     )
 
     report = purge_expired_cases(db_session, store, RETENTION_DAYS, TODAY)
@@ -193,10 +191,10 @@ def test_a_closed_case_is_kept_through_its_last_retention_day(
 
 
 def test_closing_a_quiet_case_starts_its_retention_period(
-    db_session: Session, store: BlobStore, lawyer: LawyerFixture
+    db_session: Session, store: BlobStore, lawyer: LawyerFixture, config: Config
 ) -> None:
     quiet = stored_case(
-        db_session, store.root, lawyer, CaseStatus.IN_PROGRESS, utc_now().date() - dt.timedelta(days=365)
+        db_session, config, lawyer, CaseStatus.IN_PROGRESS, utc_now().date() - dt.timedelta(days=365)
     )
     case = db_session.get(Case, quiet.id)
     assert case is not None
@@ -207,10 +205,12 @@ def test_closing_a_quiet_case_starts_its_retention_period(
     assert rows_left(db_session, quiet)["cases"] == 1
 
 
-def test_purge_is_idempotent(db_session: Session, store: BlobStore, lawyer: LawyerFixture) -> None:
+def test_purge_is_idempotent(
+    db_session: Session, store: BlobStore, lawyer: LawyerFixture, config: Config
+) -> None:
     old = TODAY - dt.timedelta(days=2 * RETENTION_DAYS)
-    stored_case(db_session, store.root, lawyer, CaseStatus.CLOSED, old)
-    stored_case(db_session, store.root, lawyer, CaseStatus.CLOSED, old)
+    stored_case(db_session, config, lawyer, CaseStatus.CLOSED, old)
+    stored_case(db_session, config, lawyer, CaseStatus.CLOSED, old)
 
     first = purge_expired_cases(db_session, store, RETENTION_DAYS, TODAY)
     second = purge_expired_cases(db_session, store, RETENTION_DAYS, TODAY)
@@ -229,7 +229,7 @@ def test_sqlite_forgets_the_purged_ciphertext_bytes(
     # Long enough to spill into overflow pages, which are freed (not rewritten) on delete.
     expired = stored_case(
         db_session,
-        store.root,
+        config,
         lawyer,
         CaseStatus.CLOSED,
         TODAY - dt.timedelta(days=RETENTION_DAYS + 1),
@@ -268,18 +268,16 @@ def test_sweep_command_purges_then_removes_orphans_and_says_how_many(
         reader = create_lawyer_with_recovery(session)
         expired = stored_case(
             session,
-            store.root,
+            config,
             reader,
             CaseStatus.CLOSED,
             utc_now().date() - dt.timedelta(days=RETENTION_DAYS + 1),
         )
-        kept = stored_case(session, store.root, reader, CaseStatus.CLOSED, utc_now().date())
+        kept = stored_case(session, config, reader, CaseStatus.CLOSED, utc_now().date())
     # A blob an interrupted upload published but never committed a row for.
     with store.writer() as blob:
         blob.write(b"age ciphertext nobody refers to")
         orphan = store.path_of(blob.publish())
-    an_hour_ago = time.time() - ORPHAN_GRACE_SECONDS - 60
-    os.utime(orphan, (an_hour_ago, an_hour_ago))
 
     first = retention_app.test_cli_runner().invoke(args=["intake", "sweep"])
 
@@ -301,9 +299,9 @@ def test_sweep_command_purges_then_removes_orphans_and_says_how_many(
 
 
 def test_sweep_command_without_retention_deletes_no_case(
-    app: Flask, db_session: Session, store: BlobStore, lawyer: LawyerFixture
+    app: Flask, db_session: Session, store: BlobStore, lawyer: LawyerFixture, config: Config
 ) -> None:
-    ancient = stored_case(db_session, store.root, lawyer, CaseStatus.CLOSED, dt.date(2000, 1, 1))
+    ancient = stored_case(db_session, config, lawyer, CaseStatus.CLOSED, dt.date(2000, 1, 1))
 
     result = app.test_cli_runner().invoke(args=["intake", "sweep"])
 
@@ -335,17 +333,17 @@ def test_retention_days_must_be_a_positive_integer(tmp_path: Path, value: str, m
 
 
 def test_a_purged_case_number_is_never_given_to_a_new_case(
-    client: FlaskClient, db_session: Session, store: BlobStore, lawyer: LawyerFixture
+    client: FlaskClient, db_session: Session, store: BlobStore, lawyer: LawyerFixture, config: Config
 ) -> None:
     # Given the newest case, closed long ago and purged
     expired = stored_case(
-        db_session, store.root, lawyer, CaseStatus.CLOSED, TODAY - dt.timedelta(days=RETENTION_DAYS + 1)
+        db_session, config, lawyer, CaseStatus.CLOSED, TODAY - dt.timedelta(days=RETENTION_DAYS + 1)
     )
     purged_number = db_session.scalars(select(Case.number).where(Case.id == expired.id)).one()
     purge_expired_cases(db_session, store, RETENTION_DAYS, TODAY)
 
     # When somebody new writes in through the form
-    response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request")))
+    response = post_parts(client, "/request", help_request_parts(request_tokens(client, "/request")))
     assert response.status_code == 200
 
     # Then their case gets a fresh number, not the purged one

@@ -47,7 +47,7 @@ def test_two_workers_count_against_one_global_limit(tmp_path: Path, database_url
         tmp_path,
         database_url,
         RATELIMIT_STORAGE_URI=empty_redis,
-        INTAKE_GLOBAL_SUBMIT_RATE_LIMIT="2 per hour",
+        INTAKE_GLOBAL_CODENAME_RATE_LIMIT="2 per hour",
     )
     workers = [create_app(config), create_app(config)]
     clients = [worker.test_client() for worker in workers]
@@ -57,7 +57,23 @@ def test_two_workers_count_against_one_global_limit(tmp_path: Path, database_url
     # When three attempts come in, alternating between the workers
     statuses = [_try_codename(clients[attempt % 2]) for attempt in range(3)]
 
-    # Then the third is refused although each worker saw at most two requests
-    assert statuses[:2] != [429, 429]
-    assert statuses[2] == 429
+    # Then the first two are answered (an unknown codename) and the third is
+    # refused, although each worker saw at most two requests
+    assert statuses == [400, 400, 429]
     assert redis.Redis.from_url(empty_redis).dbsize() > 0
+
+
+def test_codename_guessing_has_its_own_global_limit(tmp_path: Path, database_url: str, empty_redis: str) -> None:
+    # Given a tight global limit on submissions and a generous one on codename attempts
+    config = make_config(
+        tmp_path,
+        database_url,
+        RATELIMIT_STORAGE_URI=empty_redis,
+        INTAKE_GLOBAL_SUBMIT_RATE_LIMIT="1 per hour",
+        INTAKE_GLOBAL_CODENAME_RATE_LIMIT="100 per hour",
+    )
+    client = create_app(config).test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+
+    # When three codename attempts come in, then none is throttled by the submission limit
+    assert [_try_codename(client) for _ in range(3)] == [400, 400, 400]

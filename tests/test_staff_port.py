@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from intake import create_app
 from tests.conftest import make_config
@@ -60,3 +63,40 @@ def test_public_pages_answer_on_both_ports(split_app: Flask, listeners: dict[str
 
 def test_without_a_staff_port_staff_pages_answer_everywhere(app: Flask) -> None:
     assert _get(app, "/lawyer/login", None) == 200
+
+
+STAFF_PATHS = ["/lawyer/login", "/lawyer/", "/lawyer/cases/1", "/lawyer/enrol/some-token", "/admin/", "/admin/invites"]
+METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD"]
+
+
+def _answer(client: FlaskClient, method: str, path: str, listener: socket.socket, **kwargs: Any) -> tuple[int, bytes, list[str]]:
+    response = client.open(path, method=method, environ_base={"wsgi.url_scheme": "https", "gunicorn.socket": listener}, **kwargs)
+    headers = sorted(f"{name}: {value}" for name, value in response.headers.items() if name != "Date")
+    return response.status_code, response.get_data(), headers
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_on_the_public_port_staff_routes_answer_like_missing_ones(
+    split_app: Flask, listeners: dict[str, socket.socket], method: str
+) -> None:
+    public = listeners["public"]
+    missing = _answer(split_app.test_client(), method, "/lawyer/no-such-page", public)
+    assert missing[0] == 404
+    for path in STAFF_PATHS:
+        assert _answer(split_app.test_client(), method, path, public) == missing, f"{method} {path}"
+
+
+def test_a_valid_csrf_token_does_not_tell_staff_routes_apart(
+    split_app: Flask, listeners: dict[str, socket.socket]
+) -> None:
+    # Given a browser holding a valid CSRF token from a public form
+    client = split_app.test_client()
+    public = listeners["public"]
+    page = _answer(client, "GET", "/codename", public)[1].decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token
+    form = {"csrf_token": token.group(1), "email": "a@example.org", "passphrase": "x", "totp": "123456"}
+    # Then posting it to a staff route answers like posting it to a missing one
+    missing = _answer(client, "POST", "/lawyer/no-such-page", public, data=form)
+    for path in STAFF_PATHS:
+        assert _answer(client, "POST", path, public, data=form) == missing, path

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from babel.messages.catalog import Catalog
 
+from intake.questions import HELP_REQUEST_QUESTIONS
 from tests.translations import ROOT, TRANSLATED_LANGUAGES, extract, load, placeholder_problems, untranslated
 
 CATALOGUES = ROOT / "intake" / "translations"
@@ -43,3 +44,15 @@ def test_plural_forms_match_the_language(language: str) -> None:
     for message in catalogue:
         if message.pluralizable:
             assert len(message.string) == 3 and all(message.string), message.id
+
+
+def test_the_question_definitions_are_in_the_public_catalogue(extracted: Catalog) -> None:
+    # intake/questions.py lives outside submit/, so the extraction config must name it.
+    labels = [
+        text._args[0]
+        for question in HELP_REQUEST_QUESTIONS
+        for text in (question.label, question.hint, *(choice.label for choice in question.choices))
+        if text is not None
+    ]
+    assert labels
+    assert [label for label in labels if label not in extracted] == []

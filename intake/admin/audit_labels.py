@@ -11,8 +11,8 @@ import uuid
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from intake.lawyer.forms import STATUS_LABELS
 from intake.models import AuditEvent, CaseStatus, Role, UserStatus
+from intake.staff.forms import STATUS_LABELS
 
 ACTION_LABELS: dict[str, LazyString] = {
     "admin.setup": _l("First administrator set up"),

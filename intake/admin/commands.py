@@ -12,7 +12,6 @@ import sys
 import click
 from flask import current_app, url_for
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from crypto import (
     RecoveryShareError,
@@ -24,12 +23,13 @@ from crypto import (
 )
 from intake import migrate
 from intake.cli import intake_cli
+from intake.configuration import current_config
 from intake.db import session_factory
 from intake.models import Role
-from intake.services import accounts, audit, lawyer_sessions, vetting
+from intake.services import accounts, lawyer_sessions, vetting
 from intake.services.blobstore import BlobStore
 from intake.services.keyring import instance_keys, submission_recipients
-from intake.services.rekey import RekeyReport, rekey_every_case
+from intake.services.rekey import RekeyReport, record_recovery, rekey_every_case
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 # SLIP-39's limit: a split never has more shares than this.
@@ -55,7 +55,7 @@ _base_url_option = click.option(
 @_base_url_option
 def init_command(threshold: int, shares: int, force_new_setup_token: bool, base_url: str | None) -> None:
     """Migrate, create the recovery key, print its shares once and an admin setup URL."""
-    config = current_app.config["INTAKE"]
+    config = current_config()
     migrate.upgrade(config.database_url)
     with session_factory()() as session:
         keys = instance_keys(session)
@@ -69,15 +69,14 @@ def init_command(threshold: int, shares: int, force_new_setup_token: bool, base_
                 raise click.ClickException(
                     "An admin account exists; ask that admin for an invitation instead."
                 )
+            new_recovery = None
         else:
             try:
-                _create_recovery_key(session, threshold, shares)
+                new_recovery = _print_recovery_shares(threshold, shares)
             except ValueError as error:
                 raise click.ClickException(str(error)) from None
-        token = accounts.new_admin_setup_token(session)
-        audit.record(session, "instance.setup_token")
         try:
-            session.commit()
+            token = accounts.open_admin_setup(session, new_recovery)
         except SQLAlchemyError:
             raise click.ClickException(
                 "Could not store the keys. Destroy any recovery shares printed above and run init again."
@@ -98,7 +97,6 @@ def invite_command(email: str, role: str, base_url: str | None) -> None:
         if accounts.email_is_taken(session, email):
             raise click.ClickException("An account with this email address already exists.")
         token = accounts.create_invite(session, email, Role(role), inviter=None)
-        session.commit()
     days = accounts.INVITE_LIFETIME.days
     click.echo(f"Enrolment URL for {accounts.normalise_email(email)} (works once, for {days} days):")
     click.echo(_external_url(base_url, "lawyer.enrol", token=token))
@@ -124,7 +122,7 @@ def recover_command() -> None:
     Shares are read from standard input, one per line, until an empty line or
     the end of input; at a terminal they are typed without being shown.
     """
-    config = current_app.config["INTAKE"]
+    config = current_config()
     with session_factory()() as session:
         expected_recipient = instance_keys(session).recovery_recipient
         if expected_recipient is None:
@@ -154,8 +152,7 @@ def recover_command() -> None:
         finally:
             # Python cannot wipe memory; at least nothing refers to the key any more.
             del recovery
-        audit.record(session, "instance.recovered", detail=total.describe())
-        session.commit()
+        record_recovery(session, total)
     click.echo(
         f"Re-encrypted {total.rekeyed_items} item(s) and {total.rewritten_files} file(s) "
         f"for every vetted lawyer; {total.current_items} item(s) were already up to date."
@@ -189,8 +186,8 @@ def _read_shares() -> list[str]:
     return shares
 
 
-def _create_recovery_key(session: Session, threshold: int, count: int) -> None:
-    """Print the shares, then keep only the public half.
+def _print_recovery_shares(threshold: int, count: int) -> accounts.NewRecoveryKey:
+    """Make the recovery key and print its shares; only the public half is returned, to be stored.
 
     Printing comes first: if the terminal fails, nothing is stored and the
     command can simply run again. If storing fails after printing, the printed
@@ -205,16 +202,14 @@ def _create_recovery_key(session: Session, threshold: int, count: int) -> None:
     )
     for number, share in enumerate(shares, start=1):
         click.echo(f"Share {number} of {count}:\n{share}\n")
-    keys = instance_keys(session)
-    keys.recovery_recipient = recovery.recipient
-    audit.record(session, "instance.initialised", detail=f"{threshold}-of-{count}")
+    return accounts.NewRecoveryKey(recipient=recovery.recipient, threshold=threshold, count=count)
 
 
 def _external_url(base_url: str | None, endpoint: str, **values: str) -> str:
     if base_url is None:
         # A loopback link printed on a server would be useless, or worse,
         # pasted into a chat; production must say where staff really are.
-        if current_app.config["INTAKE"].is_production:
+        if current_config().is_production:
             raise click.UsageError("give --base-url (or INTAKE_BASE_URL): the onion address staff use")
         base_url = DEFAULT_BASE_URL
     # No request exists in a CLI command; build one for the address staff will use.

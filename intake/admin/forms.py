@@ -6,8 +6,8 @@ from wtforms import EmailField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
-from intake.lawyer.forms import EMAIL_SHAPE
 from intake.models import Role
+from intake.staff.forms import EMAIL_SHAPE
 
 
 class InviteForm(FlaskForm):

@@ -2,25 +2,25 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from intake import security
 from intake.admin.audit_labels import action_label, detail_label
 from intake.admin.forms import InviteForm
+from intake.configuration import current_config
 from intake.db import get_session
 from intake.extensions import limiter
-from intake.lawyer.access import intake_config, requires_admin
-from intake.lawyer.enrolment import enrolment_page
-from intake.lawyer.forms import AdminSetupForm, ConfirmForm
-from intake.lawyer.views import login_rate_limit
 from intake.models import Role, User, UserStatus
+from intake.request_limits import page_argument
 from intake.services import accounts, audit, vetting
 from intake.services.cases import staff_emails
+from intake.staff.access import StaffContext, requires_admin
+from intake.staff.enrolment import enrolment_page
+from intake.staff.forms import AdminSetupForm, ConfirmForm
+from intake.staff.limits import login_rate_limit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-security.public("admin.setup")
 
 
 @bp.context_processor
@@ -37,14 +37,16 @@ def setup(token: str) -> str | tuple[str, int]:
     form = AdminSetupForm()
 
     def enrol_first_admin(passphrase: str, totp_secret: str, code: str) -> User:
-        return accounts.enrol_first_admin(db, intake_config(), form.email.data, passphrase, totp_secret, code)
+        return accounts.enrol_first_admin(
+            db, current_config(), form.email.data, passphrase, totp_secret, code
+        )
 
     return enrolment_page(token, form, email=None, enrol=enrol_first_admin, vetted=True)
 
 
 @bp.get("/")
 @requires_admin
-def people() -> str:
+def people(staff: StaffContext) -> str:
     db = get_session()
     return render_template(
         "admin/people.html",
@@ -58,7 +60,7 @@ def people() -> str:
 
 @bp.post("/invites")
 @requires_admin
-def invite(user: User) -> str | BaseResponse:
+def invite(staff: StaffContext) -> str | BaseResponse:
     db = get_session()
     form = InviteForm()
     if not form.validate_on_submit():
@@ -67,19 +69,18 @@ def invite(user: User) -> str | BaseResponse:
     if accounts.email_is_taken(db, form.email.data):
         flash(_("Somebody with this email address already has an account."), "error")
         return redirect(url_for(".people"))
-    token = accounts.create_invite(db, form.email.data, Role(form.role.data), inviter=user)
-    db.commit()
+    token = accounts.create_invite(db, form.email.data, Role(form.role.data), inviter=staff.user)
     # Shown once and never stored in the clear: the admin passes it on out of band.
     return render_template(
         "admin/invite_created.html",
         email=accounts.normalise_email(form.email.data),
-        url=url_for("lawyer.enrol", token=token, _external=True),
+        url=(current_config().base_url or "") + url_for("lawyer.enrol", token=token),
     )
 
 
 @bp.get("/people/<uuid:person_id>")
 @requires_admin
-def person(person_id: uuid.UUID) -> str:
+def person(staff: StaffContext, person_id: uuid.UUID) -> str:
     db = get_session()
     person = db.get(User, person_id) or abort(404)
     return render_template(
@@ -94,13 +95,13 @@ def person(person_id: uuid.UUID) -> str:
 
 @bp.post("/people/<uuid:person_id>/status/<status>")
 @requires_admin
-def change_status(person_id: uuid.UUID, status: str, user: User) -> BaseResponse:
+def change_status(staff: StaffContext, person_id: uuid.UUID, status: str) -> BaseResponse:
     db = get_session()
     person = db.get(User, person_id) or abort(404)
     if not ConfirmForm().validate_on_submit() or status not in {s.value for s in UserStatus}:
         abort(400)
     try:
-        vetting.change_status(db, user, person, UserStatus(status))
+        vetting.change_status(db, staff.user, person, UserStatus(status))
     except ValueError:
         flash(_("That change is not possible for this person."), "error")
     else:
@@ -124,9 +125,9 @@ def _status_changed(person: User) -> str:
 
 @bp.get("/audit")
 @requires_admin
-def audit_log() -> str:
+def audit_log(staff: StaffContext) -> str:
     db = get_session()
-    page = audit.recent_events(db, max(request.args.get("page", 1, type=int), 1))
+    page = audit.recent_events(db, page_argument())
     emails = staff_emails(db)
     return render_template(
         "admin/audit.html",

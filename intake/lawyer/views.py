@@ -2,29 +2,50 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from werkzeug.wrappers.response import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
-from crypto import Identity
-from intake import security
+from intake import questions
+from intake.configuration import current_config
 from intake.db import get_session
 from intake.errors import render_error
 from intake.extensions import csrf, limiter
 from intake.i18n import LANGUAGES
-from intake.lawyer.access import (
-    intake_config,
-    load_staff,
+from intake.lawyer.reply_upload import StorageFull, reply_recipients, streamed_reply
+from intake.models import Case, CaseStatus, User
+from intake.ratelimit import global_key
+from intake.request_limits import page_argument
+from intake.services import accounts, cases, downloads, export, lawyer_sessions, notifications, rekey
+from intake.services import search as search_service
+from intake.services.blobstore import BlobStore
+from intake.services.inbox import SCAN_LIMIT
+from intake.services.inbox import inbox as inbox_page
+from intake.services.multipart_stream import MalformedUpload, UploadInterrupted, UploadTooLarge
+from intake.staff.access import (
+    StaffContext,
     loads_case,
     requires_session,
     requires_vetted,
     start_staff_session,
 )
-from intake.lawyer.enrolment import enrolment_page
-from intake.lawyer.forms import (
+from intake.staff.enrolment import enrolment_page
+from intake.staff.forms import (
     STATUS_LABELS,
     AssignForm,
     ConfirmForm,
@@ -39,26 +60,13 @@ from intake.lawyer.forms import (
     SearchForm,
     StatusForm,
 )
-from intake.lawyer.reply_upload import StorageFull, streamed_reply
-from intake.models import Case, CaseStatus, User
-from intake.return_path import safe_return_path
-from intake.services import accounts, audit, cases, downloads, export, lawyer_sessions, notifications, rekey
-from intake.services import search as search_service
-from intake.services.blobstore import BlobStore
-from intake.services.inbox import SCAN_LIMIT
-from intake.services.inbox import inbox as inbox_page
-from intake.services.multipart_stream import MalformedUpload, UploadTooLarge
-from intake.submit import fields
-from intake.submit.formatting import describe_size
+from intake.staff.limits import global_login_rate_limit, login_rate_limit
+from intake.staff.return_path import safe_return_path
 
 bp = Blueprint("lawyer", __name__, url_prefix="/lawyer")
 # Stored answers are stable choice values; show them as the form asked them.
-bp.add_app_template_global(fields.question_label, "question_label")
-bp.add_app_template_global(fields.answer_label, "answer_label")
-bp.add_app_template_filter(describe_size, "file_size")
-bp.before_app_request(load_staff)
-security.public("lawyer.login")
-security.public("lawyer.enrol")
+bp.add_app_template_global(questions.question_label, "question_label")
+bp.add_app_template_global(questions.answer_label, "answer_label")
 
 # The reply form's CSRF token, as its prefix names it; checked inside the upload stream.
 REPLY_CSRF_FIELD = "reply-csrf_token"
@@ -69,10 +77,6 @@ CODE_ALREADY_USED = _l(
 LOGIN_FAILED = _l(
     "Those details did not work. Check them and try again; after several attempts, wait a few minutes."
 )
-
-
-def login_rate_limit() -> str:
-    return intake_config().login_rate_limit
 
 
 @bp.context_processor
@@ -87,6 +91,8 @@ def staff_context() -> dict[str, object]:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(login_rate_limit, methods=["POST"])
+# Each attempt costs an Argon2 derivation, whoever asks: cap them all together too.
+@limiter.limit(global_login_rate_limit, scope="staff-login-global", key_func=global_key, methods=["POST"])
 def login() -> str | BaseResponse:
     if g.get("current_user") is not None:
         return redirect(url_for(".inbox"))
@@ -95,15 +101,13 @@ def login() -> str | BaseResponse:
         db = get_session()
         try:
             logged_in = accounts.log_in(
-                db, intake_config(), form.email.data, form.passphrase.data, form.totp_code.data
+                db, current_config(), form.email.data, form.passphrase.data, form.totp_code.data
             )
         except accounts.CodeAlreadyUsed:
             flash(CODE_ALREADY_USED, "error")
             return render_template("lawyer/login.html", form=form, session_ended=False)
         if logged_in is not None:
-            lawyer_sessions.purge_expired_sessions(db)
-            ticket = lawyer_sessions.open_session(db, logged_in.user, logged_in.identity_secret)
-            db.commit()
+            ticket = lawyer_sessions.start_session(db, logged_in.user, logged_in.identity_secret)
             start_staff_session(ticket)
             return redirect(safe_return_path(form.next.data) or url_for(".inbox"))
         flash(LOGIN_FAILED, "error")
@@ -112,12 +116,9 @@ def login() -> str | BaseResponse:
 
 @bp.post("/logout")
 @requires_session
-def logout(user: User, session_id: str) -> BaseResponse:
+def logout(staff: StaffContext) -> BaseResponse:
     if ConfirmForm().validate_on_submit():
-        db = get_session()
-        lawyer_sessions.end_session(db, session_id)
-        audit.record(db, "logout", actor=user)
-        db.commit()
+        lawyer_sessions.log_out(get_session(), staff.session_id, staff.user)
         session.clear()
     return redirect(url_for(".login"))
 
@@ -132,23 +133,25 @@ def enrol(token: str) -> str | tuple[str, int]:
     form = EnrolForm()
 
     def enrol_invitee(passphrase: str, totp_secret: str, code: str) -> User:
-        return accounts.enrol_from_invite(db, intake_config(), invite, passphrase, totp_secret, code)
+        return accounts.enrol_from_invite(db, current_config(), invite, passphrase, totp_secret, code)
 
     return enrolment_page(token, form, email=invite.email, enrol=enrol_invitee, vetted=False)
 
 
 @bp.get("/pending")
 @requires_session
-def pending(user: User) -> str:
-    return render_template("lawyer/pending.html", user=user, fingerprint=accounts.key_fingerprint(user))
+def pending(staff: StaffContext) -> str:
+    return render_template(
+        "lawyer/pending.html", user=staff.user, fingerprint=accounts.key_fingerprint(staff.user)
+    )
 
 
 @bp.get("/")
 @requires_vetted
-def inbox(user: User, identity: Identity) -> str:
+def inbox(staff: StaffContext) -> str:
     form = InboxFilterForm(request.args)
     form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Anyone")))
-    page = inbox_page(get_session(), user, identity, form.filters(), request.args.get("page", 1, type=int))
+    page = inbox_page(get_session(), staff.user, staff.identity, form.filters(), page_argument())
     return render_template(
         "lawyer/inbox.html", form=form, inbox=page, filter_args=form.query_args(), scan_limit=SCAN_LIMIT
     )
@@ -156,63 +159,77 @@ def inbox(user: User, identity: Identity) -> str:
 
 @bp.route("/search", methods=["GET", "POST"])
 @requires_vetted
-def search(user: User, identity: Identity) -> str | tuple[str, int]:
+def search(staff: StaffContext) -> str | tuple[str, int]:
     form = SearchForm()
     if not form.is_submitted():
         return render_template("lawyer/search.html", form=form, result=None)
     if not form.validate():
         return render_template("lawyer/search.html", form=form, result=None), 400
-    result = search_service.search(get_session(), user, identity, form.query.data)
+    result = search_service.search(get_session(), staff.user, staff.identity, form.query.data)
     return render_template("lawyer/search.html", form=form, result=result)
 
 
 @bp.route("/notifications", methods=["GET", "POST"])
 @requires_vetted
-def notification_settings(user: User) -> str | BaseResponse:
+def notification_settings(staff: StaffContext) -> str | BaseResponse:
     db = get_session()
-    current = notifications.preferences(db, user)
+    current = notifications.preferences(db, staff.user)
     form = NotificationsForm(daily_digest=current.daily_digest, urgent_alerts=current.urgent_alerts)
     if form.validate_on_submit():
         chosen = notifications.Preferences(bool(form.daily_digest.data), bool(form.urgent_alerts.data))
-        notifications.set_preferences(db, user, chosen)
+        notifications.set_preferences(db, staff.user, chosen)
         flash(_("Notification settings saved."), "success")
         return redirect(url_for(".notification_settings"))
-    return render_template("lawyer/notifications.html", form=form, email=user.email)
+    return render_template("lawyer/notifications.html", form=form, email=staff.user.email)
 
 
 @bp.get("/cases/<int:case_number>")
 @requires_vetted
 @loads_case
-def case(case: Case, user: User, identity: Identity) -> str:
-    return _case_page(case, user, identity, ExportForm())
+def case(staff: StaffContext, case: Case) -> str:
+    return _case_page(staff, case, ExportForm())
 
 
 @bp.post("/cases/<int:case_number>/reply")
 @csrf.exempt
 @requires_vetted
 @loads_case
-def reply(case: Case, user: User) -> BaseResponse:
-    db = get_session()
-    recipients = cases.current_recipients(db)
-    with streamed_reply(cases.reply_recipients(case, recipients), REPLY_CSRF_FIELD) as upload:
+def reply(staff: StaffContext, case: Case) -> str | tuple[str, int] | BaseResponse:
+    sealed_to = reply_recipients(case)
+    with streamed_reply(sealed_to.file_recipients, REPLY_CSRF_FIELD) as upload:
         form = ReplyForm(formdata=upload.fields, prefix="reply")
         if not form.validate():
             flash(_("The reply was empty or too long; nothing was sent, no file was kept."), "error")
             return redirect(url_for(".case", case_number=case.number))
-        status_after = CaseStatus(form.status_after.data)
-        cases.add_reply(db, case, user, form.message.data, status_after, upload.files, recipients)
+        if upload.too_large:
+            # Read to their end and dropped: sending the reply without them would mislead.
+            for filename in upload.too_large:
+                flash(
+                    _("“%(name)s” is larger than this service accepts; nothing was sent.", name=filename),
+                    "error",
+                )
+            return _case_page(staff, case, ExportForm(), reply_form=form), 400
+        cases.add_reply(
+            get_session(),
+            case,
+            staff.user,
+            form.message.data,
+            upload.files,
+            status_after=CaseStatus(form.status_after.data),
+            recipients=sealed_to.recipients,
+        )
     flash(_("Reply sent. The submitter sees it when they return with their codename."), "success")
     return redirect(url_for(".case", case_number=case.number))
 
 
 @bp.errorhandler(UploadTooLarge)
 def reply_too_large(error: UploadTooLarge) -> tuple[str, int]:
-    return render_error(413, limit_text=describe_size(error.limit_bytes) if error.limit_bytes else "")
+    return render_error(413, limit_text=_size_text(error.limit_bytes) if error.limit_bytes else "")
 
 
 @bp.errorhandler(MalformedUpload)
-def reply_malformed(_error: MalformedUpload) -> tuple[str, int]:
-    return render_error(400)
+def reply_malformed(error: MalformedUpload) -> tuple[str, int]:
+    return render_error(400, interrupted=isinstance(error, UploadInterrupted))
 
 
 @bp.errorhandler(StorageFull)
@@ -223,10 +240,10 @@ def reply_storage_full(_error: StorageFull) -> tuple[str, int]:
 @bp.post("/cases/<int:case_number>/note")
 @requires_vetted
 @loads_case
-def note(case: Case, user: User) -> BaseResponse:
+def note(staff: StaffContext, case: Case) -> BaseResponse:
     form = MessageForm(prefix="note")
     if form.validate_on_submit():
-        cases.add_note(get_session(), case, user, form.message.data)
+        cases.add_note(get_session(), case, staff.user, form.message.data)
         flash(_("Note saved. Only lawyers can read it."), "success")
     else:
         flash(_("The note was empty or too long; nothing was saved."), "error")
@@ -236,10 +253,10 @@ def note(case: Case, user: User) -> BaseResponse:
 @bp.post("/cases/<int:case_number>/status")
 @requires_vetted
 @loads_case
-def change_status(case: Case, user: User) -> BaseResponse:
+def change_status(staff: StaffContext, case: Case) -> BaseResponse:
     form = StatusForm()
     if form.validate_on_submit():
-        cases.set_status(get_session(), case, user, CaseStatus(form.status.data))
+        cases.set_status(get_session(), case, staff.user, CaseStatus(form.status.data))
         flash(_("Status saved."), "success")
     return redirect(url_for(".case", case_number=case.number))
 
@@ -247,12 +264,12 @@ def change_status(case: Case, user: User) -> BaseResponse:
 @bp.post("/cases/<int:case_number>/assign")
 @requires_vetted
 @loads_case
-def assign(case: Case, user: User) -> BaseResponse:
+def assign(staff: StaffContext, case: Case) -> BaseResponse:
     db = get_session()
     form = AssignForm()
     form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Nobody")), include_nobody=False)
     if form.validate_on_submit():
-        cases.assign(db, case, user, _uuid_or_none(form.assignee.data))
+        cases.assign(db, case, staff.user, _uuid_or_none(form.assignee.data))
         flash(_("Assignment saved."), "success")
     return redirect(url_for(".case", case_number=case.number))
 
@@ -260,12 +277,12 @@ def assign(case: Case, user: User) -> BaseResponse:
 @bp.get("/cases/<int:case_number>/attachments/<uuid:attachment_id>")
 @requires_vetted
 @loads_case
-def download(case: Case, attachment_id: uuid.UUID, user: User, identity: Identity) -> Response:
-    target = downloads.find_download(get_session(), case, attachment_id, user, identity)
+def download(staff: StaffContext, case: Case, attachment_id: uuid.UUID) -> Response:
+    target = downloads.find_download(get_session(), case, attachment_id, staff.user, staff.identity)
     if target is None:
         abort(404)
     chunks = downloads.decrypted_chunks(
-        BlobStore(intake_config().blob_dir), target.blob_name, identity.secret
+        BlobStore(current_config().blob_dir), target.blob_name, staff.identity.secret
     )
     # Never rendered inline, whatever the submitter claimed the file was.
     return Response(
@@ -282,13 +299,15 @@ def download(case: Case, attachment_id: uuid.UUID, user: User, identity: Identit
 @bp.post("/cases/<int:case_number>/export")
 @requires_vetted
 @loads_case
-def export_case(case: Case, user: User, identity: Identity) -> Response | tuple[str, int]:
+def export_case(staff: StaffContext, case: Case) -> Response | tuple[str, int]:
     form = ExportForm()
     if not form.validate_on_submit():
-        return _case_page(case, user, identity, form), 400
-    prepared = export.prepare_export(get_session(), case, user, identity, form.recipient.data)
+        return _case_page(staff, case, form), 400
+    prepared = export.prepare_export(get_session(), case, staff.user, staff.identity, form.recipient.data)
     readme = render_template("lawyer/export_readme.txt", export=prepared)
-    chunks = export.archive_chunks(BlobStore(intake_config().blob_dir), prepared, readme, identity.secret)
+    chunks = export.archive_chunks(
+        BlobStore(current_config().blob_dir), prepared, readme, staff.identity.secret
+    )
     return Response(
         chunks,
         mimetype="application/zip",
@@ -303,10 +322,10 @@ def export_case(case: Case, user: User, identity: Identity) -> Response | tuple[
 @bp.post("/cases/<int:case_number>/rekey")
 @requires_vetted
 @loads_case
-def rekey_case(case: Case, user: User, identity: Identity) -> BaseResponse:
+def rekey_case(staff: StaffContext, case: Case) -> BaseResponse:
     if RekeyForm().validate_on_submit():
         report = rekey.rekey_case(
-            get_session(), BlobStore(intake_config().blob_dir), case, identity.secret, actor=user
+            get_session(), BlobStore(current_config().blob_dir), case, staff.identity.secret, actor=staff.user
         )
         _flash_rekey_report(report)
     return redirect(url_for(".case", case_number=case.number))
@@ -335,10 +354,12 @@ def _flash_rekey_report(report: rekey.RekeyReport) -> None:
         flash(_("Nothing to do: every item already opens for every current lawyer."), "success")
 
 
-def _case_page(case: Case, user: User, identity: Identity, export_form: ExportForm) -> str:
-    """The case page; a refused export shows it again with the export form's errors."""
+def _case_page(
+    staff: StaffContext, case: Case, export_form: ExportForm, reply_form: ReplyForm | None = None
+) -> str:
+    """The case page; a refused export or reply shows it again with that form as it was sent."""
     db = get_session()
-    items = cases.read_case(db, case, user, identity)
+    items = cases.read_case(db, case, staff.user, staff.identity)
     status_form = StatusForm(status=case.status.value)
     assign_form = AssignForm(assignee=str(case.assignee_id) if case.assignee_id else "")
     assign_form.assignee.choices = _assignee_choices(
@@ -348,14 +369,14 @@ def _case_page(case: Case, user: User, identity: Identity, export_form: ExportFo
         "lawyer/case.html",
         case=case,
         items=items,
-        reply_form=ReplyForm(prefix="reply"),
+        reply_form=reply_form or ReplyForm(prefix="reply"),
         note_form=MessageForm(prefix="note"),
         status_form=status_form,
         assign_form=assign_form,
         export_form=export_form,
         # Offered only to a lawyer who can open an out-of-date item: anybody
         # else's key could re-encrypt nothing.
-        rekey_form=RekeyForm() if rekey.stale_items_readable_by(db, case, user) else None,
+        rekey_form=RekeyForm() if rekey.stale_items_readable_by(db, case, staff.user) else None,
     )
 
 
@@ -374,3 +395,11 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
         return uuid.UUID(value) if value else None
     except ValueError:
         return None
+
+
+def _size_text(size: int) -> str:
+    """A size in the public pages' words: their `describe_size` filter, which lawyer templates use too.
+
+    The submit blueprint registers it for the whole app; this blueprint may not import it.
+    """
+    return str(current_app.jinja_env.filters["describe_size"](size))

@@ -9,6 +9,7 @@ key derived from SECRET_KEY, so a database dump alone does not yield them.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import enum
 import functools
@@ -16,6 +17,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 
@@ -46,8 +48,16 @@ MIN_PASSPHRASE_LENGTH = 12
 MAX_PASSPHRASE_LENGTH = 1024
 MIN_PASSPHRASE_WORDS = 5
 MIN_ZXCVBN_SCORE = 3
-# Failed logins an account may make before each further one locks it for a
-# growing time: 30 s, 1 min, 2 min, … up to an hour.
+# zxcvbn's matching grows steeply with length (400 characters took 28 s of a
+# worker), so it judges only this prefix: its own default cap, which keeps
+# one judgement well under a second. Any prefix it scores as safely
+# unguessable is, and the word count above still looks at the whole passphrase.
+ZXCVBN_MAX_CHARACTERS = 72
+# Failed second factors (the right passphrase with a wrong TOTP code) an
+# account may have before each further one locks it for a growing time: 30 s,
+# 1 min, 2 min, … up to an hour. A wrong passphrase never counts: without the
+# code it teaches a guesser nothing, and counting it would let anybody who
+# knows an email lock its owner out.
 FREE_LOGIN_FAILURES = 3
 FIRST_LOCKOUT = dt.timedelta(seconds=30)
 MAX_LOCKOUT = dt.timedelta(hours=1)
@@ -99,8 +109,17 @@ def password_hasher(params: KdfParams) -> PasswordHasher:
 
 @functools.cache
 def _decoy_hash(params: KdfParams) -> str:
-    # Verified against for unknown emails, so they cost as long as known ones.
-    return password_hasher(params).hash(secrets.token_urlsafe(16))
+    # Verified against for unknown emails, so they cost one Argon2 computation
+    # like known ones. Random bytes in argon2's encoding: it matches no
+    # passphrase, and making it costs nothing, not even on first use.
+    salt, digest = (base64.b64encode(secrets.token_bytes(n)).decode().rstrip("=") for n in (16, 32))
+    costs = f"m={params.memory_cost_kib},t={params.time_cost},p={params.parallelism}"
+    return f"$argon2id$v=19${costs}${salt}${digest}"
+
+
+def hash_passphrase(params: KdfParams, passphrase: str) -> str:
+    """The login hash, over the same NFC form that key unwrapping uses."""
+    return password_hasher(params).hash(_nfc(passphrase))
 
 
 # Passphrases -----------------------------------------------------------------
@@ -119,7 +138,7 @@ def judge_passphrase(passphrase: str, user_inputs: list[str]) -> PassphraseVerdi
     words = {word for word in re.split(r"[\s\-_.,]+", passphrase.lower()) if len(word) >= 3}
     if len(words) >= MIN_PASSPHRASE_WORDS:
         return PassphraseVerdict(True, ())
-    result = zxcvbn(passphrase, user_inputs=user_inputs, max_length=MAX_PASSPHRASE_LENGTH)
+    result = zxcvbn(passphrase[:ZXCVBN_MAX_CHARACTERS], user_inputs=user_inputs)
     if result["score"] >= MIN_ZXCVBN_SCORE:
         return PassphraseVerdict(True, ())
     hints = [result["feedback"]["warning"], *result["feedback"]["suggestions"]]
@@ -130,7 +149,7 @@ def judge_passphrase(passphrase: str, user_inputs: list[str]) -> PassphraseVerdi
 
 
 def create_invite(session: Session, email: str, role: Role, inviter: User | None) -> str:
-    """A one-time enrolment token (shown once, stored hashed); the caller commits."""
+    """A one-time enrolment token (shown once, stored hashed), committed."""
     token = secrets.token_urlsafe(32)
     session.add(
         Invite(
@@ -142,6 +161,7 @@ def create_invite(session: Session, email: str, role: Role, inviter: User | None
         )
     )
     audit.record(session, "invite.created", actor=inviter, detail=role.value)
+    session.commit()
     return token
 
 
@@ -152,8 +172,30 @@ def usable_invite(session: Session, token: str) -> Invite | None:
     return invite
 
 
+@dataclass(frozen=True)
+class NewRecoveryKey:
+    """The public half of a recovery key just split into shares, and how it was split."""
+
+    recipient: str
+    threshold: int
+    count: int
+
+
+def open_admin_setup(session: Session, new_recovery: NewRecoveryKey | None) -> str:
+    """First run, or a lost setup link: one commit stores the recovery key (if new) and a fresh setup token."""
+    if new_recovery is not None:
+        instance_keys(session).recovery_recipient = new_recovery.recipient
+        audit.record(
+            session, "instance.initialised", detail=f"{new_recovery.threshold}-of-{new_recovery.count}"
+        )
+    token = new_admin_setup_token(session)
+    audit.record(session, "instance.setup_token")
+    session.commit()
+    return token
+
+
 def new_admin_setup_token(session: Session) -> str:
-    """Replace any earlier setup token with a fresh one; the caller commits."""
+    """Replace any earlier setup token with a fresh one; `open_admin_setup` commits."""
     token = secrets.token_urlsafe(32)
     keys = instance_keys(session)
     keys.admin_setup_token_hash = hash_token(token)
@@ -230,7 +272,7 @@ def _enrol(
         email=email,
         role=role,
         status=status,
-        password_hash=password_hasher(kdf_params(config)).hash(passphrase),
+        password_hash=hash_passphrase(kdf_params(config), passphrase),
         totp_secret_sealed=totp.seal_totp_secret(config.secret_key, user_id, totp_secret),
         # The confirmation code is spent: it cannot be replayed to log in.
         totp_last_step=step,
@@ -262,43 +304,70 @@ class CodeAlreadyUsed(Exception):
 def log_in(session: Session, config: Config, email: str, passphrase: str, totp_code: str) -> LoggedIn | None:
     """Check passphrase and TOTP and unwrap the identity; None for every kind of failure.
 
-    Callers show one generic message for None, so nobody learns whether an
-    account exists, is locked, or which factor was wrong. The one exception,
-    CodeAlreadyUsed, needs the right passphrase and a once-valid code.
+    Callers show one generic message for None. Every attempt pays for exactly
+    one Argon2 verification before anything else is decided, and every
+    failure writes one audit row, so nobody learns from the answer or its
+    timing whether an account exists, is locked, or which factor was wrong.
+    The one exception, CodeAlreadyUsed (raised after the failure is counted
+    and recorded), needs the right passphrase and a once-valid code.
     """
     now = utc_now()
-    hasher = password_hasher(kdf_params(config))
+    params = kdf_params(config)
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None:
-        _verify_quietly(hasher, _decoy_hash(kdf_params(config)), passphrase)
+    spelling = _matching_spelling(
+        password_hasher(params), user.password_hash if user else _decoy_hash(params), passphrase
+    )
+    if user is None or spelling is None or user.status not in (UserStatus.VETTED, UserStatus.PENDING):
+        _record_failed_login(session, user)
         return None
     if user.locked_until is not None and as_utc(user.locked_until) > now:
+        # Checking a code now would let a passphrase holder keep guessing codes.
+        _record_failed_login(session, user)
         return None
-    if user.status not in (UserStatus.VETTED, UserStatus.PENDING):
-        _verify_quietly(hasher, user.password_hash, passphrase)
-        return None
-    passphrase_matches = _verify_quietly(hasher, user.password_hash, passphrase)
-    if not passphrase_matches or not totp.consume_totp(session, config, user, totp_code, now):
-        _record_failure(user, now)
-        audit.record(session, "login.failed", actor=user)
-        session.commit()
+    if not totp.consume_totp(session, config, user, totp_code, now):
+        _count_second_factor_failure(user, now)
+        _record_failed_login(session, user)
         # Only somebody who knows the passphrase and holds a code that worked
         # before learns this; without it a lawyer just enrolled would retype
         # the code from enrolment until locked out.
-        if passphrase_matches and totp.code_already_used(config, user, totp_code, now):
+        if totp.code_already_used(config, user, totp_code, now):
             raise CodeAlreadyUsed
         return None
     try:
         identity_secret = unwrap_secret(user.wrapped_private_key, passphrase, _wrap_context(user.id))
     except DecryptionError:
-        _record_failure(user, now)
-        session.commit()
+        _count_second_factor_failure(user, now)
+        _record_failed_login(session, user)
         return None
-    _upgrade_protection(config, user, passphrase, identity_secret)
+    _upgrade_protection(config, user, passphrase, identity_secret, rehash=spelling != _nfc(passphrase))
     user.failed_logins = 0
     user.locked_until = None
     audit.record(session, "login", actor=user)
     return LoggedIn(user=user, identity_secret=identity_secret)
+
+
+def _record_failed_login(session: Session, user: User | None) -> None:
+    audit.record(session, "login.failed", actor=user)
+    session.commit()
+
+
+def _matching_spelling(hasher: PasswordHasher, password_hash: str, passphrase: str) -> str | None:
+    """The form of the passphrase the hash was made from (NFC, or as typed for older hashes), or None.
+
+    Hashes made before logins were normalised are of the passphrase as it was
+    typed; trying that form second keeps them working until the next login
+    renews them. Input that is already NFC costs one verification either way.
+    """
+    normalised = _nfc(passphrase)
+    for spelling in dict.fromkeys((normalised, passphrase)):
+        if _verify_quietly(hasher, password_hash, spelling):
+            return spelling
+    return None
+
+
+def _nfc(passphrase: str) -> str:
+    # The same passphrase typed on two devices may arrive composed differently.
+    return unicodedata.normalize("NFC", passphrase)
 
 
 def _verify_quietly(hasher: PasswordHasher, password_hash: str, passphrase: str) -> bool:
@@ -308,7 +377,7 @@ def _verify_quietly(hasher: PasswordHasher, password_hash: str, passphrase: str)
         return False
 
 
-def _record_failure(user: User, now: dt.datetime) -> None:
+def _count_second_factor_failure(user: User, now: dt.datetime) -> None:
     user.failed_logins += 1
     extra_failures = user.failed_logins - FREE_LOGIN_FAILURES
     if extra_failures > 0:
@@ -317,11 +386,12 @@ def _record_failure(user: User, now: dt.datetime) -> None:
         user.locked_until = now + min(lockout, MAX_LOCKOUT)
 
 
-def _upgrade_protection(config: Config, user: User, passphrase: str, identity_secret: str) -> None:
-    """Re-hash and re-wrap under the configured costs when they were raised."""
-    hasher = password_hasher(kdf_params(config))
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(passphrase)
+def _upgrade_protection(
+    config: Config, user: User, passphrase: str, identity_secret: str, rehash: bool
+) -> None:
+    """Re-hash and re-wrap under the configured costs when they were raised (or the hash is unnormalised)."""
+    if rehash or password_hasher(kdf_params(config)).check_needs_rehash(user.password_hash):
+        user.password_hash = hash_passphrase(kdf_params(config), passphrase)
     if kdf_params_of(user.wrapped_private_key) != kdf_params(config):
         user.wrapped_private_key = wrap_secret(
             identity_secret, passphrase, _wrap_context(user.id), kdf_params(config)

@@ -27,7 +27,7 @@ from intake.models import (
     UserStatus,
 )
 from intake.services import audit
-from intake.services.clock import utc_now
+from intake.services.clock import utc_today
 from intake.services.downloads import safe_filename
 from intake.services.items import ItemPayload, open_item, seal_item
 from intake.services.keyring import RecipientSet, submission_recipients, vetted_lawyers
@@ -145,21 +145,33 @@ def _mark_read(session: Session, case: Case, viewer: User) -> None:
 # Writing to a case ------------------------------------------------------------------
 
 
+def reply_recipients(session: Session, case: Case, recipients: RecipientSet | None = None) -> list[str]:
+    """Whom a reply and its files are encrypted to: the submitter's codename key, the lawyers, recovery.
+
+    Pass the `recipients` that `add_reply` will be given, so the files and the
+    reply are sealed to the same people even if somebody is vetted meanwhile.
+    """
+    recipients = recipients or current_recipients(session)
+    return [case.source.reply_recipient, *recipients.recipients]
+
+
 def add_reply(
     session: Session,
     case: Case,
     author: User,
     message: str,
-    status_after: CaseStatus = CaseStatus.WAITING_FOR_SUBMITTER,
     files: Sequence[EncryptedFile] = (),
+    *,
+    status_after: CaseStatus | None = None,
     recipients: RecipientSet | None = None,
 ) -> None:
     """A reply the submitter reads with their codename; lawyers and recovery can read it too.
 
-    `files` were encrypted as they arrived to `recipients` plus the
-    submitter's key (see `reply_recipients`); they are published with the
-    commit, and deleted again if it fails. The case then usually waits for
-    the submitter; the lawyer may choose another status.
+    `files` were encrypted to `reply_recipients` (given the same
+    `recipients`) as they were received; they are published with the commit,
+    and deleted again if the reply cannot be stored. `status_after` is the
+    status the case moves to with the reply (the reply form preselects "waiting
+    for the submitter" first); None leaves it as it is.
     """
     recipients = recipients or current_recipients(session)
     payload = ItemPayload(message=message, attachments=tuple(file.meta for file in files))
@@ -168,14 +180,13 @@ def add_reply(
         case,
         author,
         ItemKind.REPLY,
-        seal_item(payload, reply_recipients(case, recipients)),
+        seal_item(payload, reply_recipients(session, case, recipients)),
         recipients,
         visible_to_source=True,
     )
     item.attachments = [
         Attachment(
             id=uuid.UUID(file.meta.attachment_id),
-            item_id=item.id,
             position=position,
             blob_name=file.blob.name,
             ciphertext_size=file.blob.size,
@@ -183,13 +194,9 @@ def add_reply(
         for position, file in enumerate(files)
     ]
     audit.record(session, "case.replied", actor=author, case_number=case.number)
-    if status_after is not case.status:
+    if status_after is not None and status_after is not case.status:
         case.status = status_after
         audit.record(session, "case.status", actor=author, case_number=case.number, detail=status_after.value)
-    _publish_files_and_commit(session, files)
-
-
-def _publish_files_and_commit(session: Session, files: Sequence[EncryptedFile]) -> None:
     try:
         for file in files:
             file.blob.publish()
@@ -200,11 +207,6 @@ def _publish_files_and_commit(session: Session, files: Sequence[EncryptedFile]) 
             if file.blob.published:
                 file.blob.store.delete(file.blob.name)
         raise
-
-
-def reply_recipients(case: Case, recipients: RecipientSet) -> list[str]:
-    """Who can open a reply and its files: the submitter's codename key, the lawyers, recovery."""
-    return [case.source.reply_recipient, *recipients.recipients]
 
 
 def add_note(session: Session, case: Case, author: User, message: str) -> None:
@@ -244,7 +246,7 @@ def _append_item(
     session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
     session.refresh(case)
     next_seq = (session.scalar(select(func.max(Item.seq)).where(Item.case_id == case.id)) or 0) + 1
-    today = utc_now().date()
+    today = utc_today()
     item = Item(
         id=uuid.uuid4(),
         case_id=case.id,
@@ -269,7 +271,7 @@ def set_status(session: Session, case: Case, actor: User, status: CaseStatus) ->
     if status is not case.status:
         # Retention counts from the last activity: closing a case that was
         # quiet for months must not get it deleted by the next sweep.
-        case.last_activity_day = utc_now().date()
+        case.last_activity_day = utc_today()
     case.status = status
     audit.record(session, "case.status", actor=actor, case_number=case.number, detail=status.value)
     session.commit()

@@ -13,5 +13,10 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def utc_today() -> dt.date:
+    """Today in UTC: stored dates are kept to the day, never the time."""
+    return utc_now().date()
+
+
 def as_utc(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)

@@ -33,13 +33,13 @@ from sqlalchemy.orm import Session
 from crypto import DecryptionError, Identity, Writer, encrypt, encrypt_stream
 from crypto.streams import write_all
 from intake.models import Case, Item, ItemKind, User
+from intake.questions import answer_label, question_label
 from intake.services import audit
 from intake.services.blobstore import BlobStore
 from intake.services.cases import case_items, staff_emails
 from intake.services.clock import utc_now
 from intake.services.downloads import ChunkReader, decrypted_chunks, pushed_chunks, safe_filename
 from intake.services.items import AttachmentMeta, ItemPayload, open_item
-from intake.submit.fields import answer_label, question_label
 
 # zipfile must choose ZIP64 before a streamed member starts. age adds 16 bytes
 # per 64 KiB chunk (0.025 %) and a header under 1 KiB, so a file this far below

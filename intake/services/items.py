@@ -26,7 +26,7 @@ class AttachmentMeta:
 
 @dataclass(frozen=True)
 class ItemPayload:
-    # Structured form answers keyed by field name (see intake.submit.fields).
+    # Structured form answers keyed by field name (see intake.questions).
     fields: dict[str, str] = field(default_factory=dict)
     message: str = ""
     attachments: tuple[AttachmentMeta, ...] = ()

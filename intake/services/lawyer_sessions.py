@@ -66,8 +66,25 @@ class UnlockedSession:
     identity: Identity = field(repr=False)
 
 
+def start_session(session: Session, user: User, identity_secret: str) -> SessionTicket:
+    """After a successful login: drop stale server halves, store this one, commit.
+
+    Returns the ticket for the cookie.
+    """
+    purge_expired_sessions(session)
+    ticket = open_session(session, user, identity_secret)
+    session.commit()
+    return ticket
+
+
+def log_out(session: Session, session_id: str, user: User) -> None:
+    end_session(session, session_id)
+    audit.record(session, "logout", actor=user)
+    session.commit()
+
+
 def open_session(session: Session, user: User, identity_secret: str) -> SessionTicket:
-    """Store the sealed identity and return the ticket for the cookie; the caller commits."""
+    """Store the sealed identity and return the ticket for the cookie; `start_session` commits."""
     now = utc_now()
     ticket = SessionTicket(session_id=secrets.token_urlsafe(32), session_key=new_session_key())
     session.add(

@@ -10,10 +10,11 @@ Every limit is enforced while reading, before more of the body is accepted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TypeVar
 
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.sansio.multipart import (
     Data,
@@ -24,7 +25,10 @@ from werkzeug.sansio.multipart import (
     MultipartDecoder,
     NeedData,
     Preamble,
+    State,
 )
+
+_T = TypeVar("_T")
 
 READ_CHUNK_BYTES = 64 * 1024
 # Part headers are a few hundred bytes; a part that never ends its headers is
@@ -36,6 +40,16 @@ MAX_FILENAME_CHARS = 255
 
 class MalformedUpload(ValueError):
     """The body is not a complete multipart form (truncated, garbled, or cut off)."""
+
+
+class UploadInterrupted(MalformedUpload):
+    """The body stopped arriving: the connection was cut, stalled, or its framing broke."""
+
+
+# How a body breaks on its way in: Werkzeug's short read, a socket error or
+# read timeout (OSError, TimeoutError), gunicorn's `NoMoreData` (an OSError)
+# and its chunked-encoding errors (`InvalidChunkSize`, `ChunkMissingTerminator`…).
+BODY_BROKEN = (ClientDisconnected, OSError, ParseException)
 
 
 class UploadTooLarge(Exception):
@@ -154,21 +168,30 @@ class MultipartStream:
         return event
 
     def _next_event(self) -> Event:
+        # Reading the body stays outside the decoder's error mapping: a broken
+        # body is an interruption, not a malformed form.
+        while isinstance(event := self._decode(self._decoder.next_event), NeedData):
+            chunk = self._read_body()
+            if not chunk and self._decoder.state != State.EPILOGUE:
+                # The body ended (as its sender saw it) before the form did.
+                raise UploadInterrupted("the body ended before the form")
+            self._decode(self._decoder.receive_data, chunk or None)
+        return event
+
+    def _decode(self, step: Callable[..., _T], *args: object) -> _T:
         try:
-            while isinstance(event := self._decoder.next_event(), NeedData):
-                self._decoder.receive_data(self._read_body() or None)
+            return step(*args)
         except RequestEntityTooLarge:
             raise MalformedUpload("part headers never end") from None
         except ValueError as error:
             # The decoder's way of saying the body ended mid-form or is garbled.
             raise MalformedUpload("incomplete multipart body") from error
-        return event
 
     def _read_body(self) -> bytes:
         try:
             chunk = self._stream.read(READ_CHUNK_BYTES)
-        except ClientDisconnected:
-            raise MalformedUpload("the client stopped sending") from None
+        except BODY_BROKEN:
+            raise UploadInterrupted("the body stopped arriving") from None
         self._body_bytes += len(chunk)
         if self._body_bytes > self._limits.max_body_bytes:
             raise UploadTooLarge(self._limits.max_files_total_bytes)
@@ -193,6 +216,7 @@ class FileReader:
         self._pending = b""
         self._offset = 0
         self._finished = False
+        self._counted = 0
         self.size = 0
 
     def read(self, size: int = -1) -> bytes:
@@ -203,6 +227,15 @@ class FileReader:
         chunk = self._pending[self._offset : self._offset + size]
         self._offset += len(chunk)
         return chunk
+
+    def discard_rest(self) -> None:
+        """Read the rest of an oversized part and forget it: none of it counts toward the total."""
+        self._stream.files_total_bytes -= self._counted
+        self._counted = 0
+        while not self._finished:
+            self._finished = not self._stream.next_data().more_data
+        self._pending = b""
+        self._offset = 0
 
     def skip_rest(self) -> None:
         while not self._finished:
@@ -218,6 +251,7 @@ class FileReader:
         self.size += len(data.data)
         if self.size > self._max_bytes:
             raise UploadTooLarge(self._max_bytes)
+        self._counted += len(data.data)
         self._stream.count_file_bytes(len(data.data))
 
 

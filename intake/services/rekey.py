@@ -127,6 +127,12 @@ def _rekey_summary(session: Session, case: Case, identity_secret: str, recipient
     summary.ciphertext = encrypt_padded(plaintext, recipients.recipients)
 
 
+def record_recovery(session: Session, total: RekeyReport) -> None:
+    """`intake recover` is done: say what it did in the audit log."""
+    audit.record(session, "instance.recovered", detail=total.describe())
+    session.commit()
+
+
 def rekey_every_case(
     session: Session, store: BlobStore, identity_secret: str
 ) -> Iterator[tuple[int, RekeyReport]]:

@@ -15,7 +15,6 @@ published ones. A crash in between leaves only unreferenced ciphertext, which
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -28,15 +27,14 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from config import Config
-from crypto import derive_codename_keys, encrypt_stream_padded, generate_codename
+from crypto import derive_codename_keys, encrypt_stream_padded
 from intake.models import Attachment, Case, CaseStatus, CaseSummary, Item, ItemKind, ItemRecipient, Source
 from intake.services.blobstore import BlobStore, PendingBlob
+from intake.services.clock import utc_today
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
 from intake.services.keyring import RecipientSet, instance_keys, kdf_params, next_case_number
-from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits
+from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits, UploadTooLarge
 from intake.services.summaries import seal_summary, summary_from_answers
-
-logger = logging.getLogger("intake.submissions")
 
 FILES_FIELD = "attachments"
 MAX_FILES_PER_UPLOAD = 20
@@ -58,6 +56,8 @@ class EncryptedFile:
 class ReceivedUpload:
     fields: MultiDict[str, str]
     files: list[EncryptedFile]
+    # Names of files over a limit: read to their end and dropped, the others kept.
+    too_large: list[str]
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ def receive_upload(
     with ExitStack() as pending_blobs:
         fields: MultiDict[str, str] = MultiDict()
         files: list[EncryptedFile] = []
+        too_large: list[str] = []
         checked = False
         for part in MultipartStream(stream, boundary, limits).parts():
             if isinstance(part, TextPart):
@@ -105,10 +106,18 @@ def receive_upload(
                 checked = True
             if part.name == FILES_FIELD:
                 blob = pending_blobs.enter_context(store.writer())
-                files.append(_encrypt_file(part, blob, recipients))
+                try:
+                    files.append(_encrypt_file(part, blob, recipients))
+                except UploadTooLarge:
+                    # Over a file or total limit: the form comes back saying
+                    # which file, with everything else kept. Past the limit
+                    # of the whole body, the next read raises again.
+                    part.reader.discard_rest()
+                    blob.discard()
+                    too_large.append(part.filename)
         if not checked:
             check_before_storing(fields)
-        yield ReceivedUpload(fields, files)
+        yield ReceivedUpload(fields, files, too_large)
 
 
 def _encrypt_file(part: FilePart, blob: PendingBlob, recipients: Sequence[str]) -> EncryptedFile:
@@ -126,17 +135,27 @@ def create_submission(
     session: Session,
     config: Config,
     recipients: RecipientSet,
+    codename: str,
     answers: dict[str, str],
     message: str,
     files: Sequence[EncryptedFile],
+    *,
     language: str,
 ) -> Receipt:
-    """A new source, case, first item and inbox summary; the codename exists only in the returned receipt.
+    """A new source, case, first item and inbox summary under `codename` (which is never stored).
 
-    `language` is the one the submitter wrote in, for the lawyers' triage.
+    `language` is the page's language, the one the submitter wrote in: it
+    goes into the encrypted summary for the lawyers' triage.
+
+    If a request was already stored under this codename (the same form sent
+    again: a reload, a double click, a retry after a lost response), nothing
+    is stored and its receipt is returned; the files of the repeat are left
+    unpublished, so the caller's writers delete them.
     """
-    codename = generate_codename()
     keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
+    earlier = _case_number_of(session, keys.lookup_id)
+    if earlier is not None:
+        return Receipt(codename=codename, case_number=earlier)
     today = utc_today()
     item = _new_item(ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today)
     source = Source(
@@ -163,9 +182,21 @@ def create_submission(
         if urgent:
             instance_keys(session).urgent_alerts_pending += 1
 
-    _publish_and_commit(session, files, add_rows)
-    logger.info("case %d received with %d file(s)", case.number, len(files))
+    try:
+        _publish_and_commit(session, files, add_rows)
+    except IntegrityError:
+        # The same form sent twice at once: the other request stored it first.
+        earlier = _case_number_of(session, keys.lookup_id)
+        if earlier is None:
+            raise
+        return Receipt(codename=codename, case_number=earlier)
     return Receipt(codename=codename, case_number=case.number)
+
+
+def _case_number_of(session: Session, lookup_id: str) -> int | None:
+    number = session.scalar(select(Case.number).join(Case.source).where(Source.codename_lookup_id == lookup_id))
+    session.rollback()
+    return number
 
 
 def add_follow_up(
@@ -194,7 +225,6 @@ def add_follow_up(
         session.add(item)
 
     _publish_and_commit(session, files, add_rows)
-    logger.info("follow-up received on a case with %d file(s)", len(files))
 
 
 def _new_item(
@@ -246,7 +276,3 @@ def _publish_and_commit(
             if file.blob.published:
                 file.blob.store.delete(file.blob.name)
         raise
-
-
-def utc_today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()

@@ -13,11 +13,20 @@ from typing import Any
 from flask_babel import lazy_gettext
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
-from wtforms import Field, MultipleFileField, RadioField, StringField, TextAreaField
+from wtforms import (
+    Field,
+    HiddenField,
+    MultipleFileField,
+    PasswordField,
+    RadioField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import PasswordInput
 
-from intake.submit.fields import (
+from intake.questions import (
     CONTACT_CHOICES_WITH_VALUE,
     HELP_REQUEST_QUESTIONS,
     MESSAGE_MAX_CHARS,
@@ -115,8 +124,31 @@ class FollowUpForm(FlaskForm):
 
 
 class CodenameForm(FlaskForm):
+    # A password field, so nobody reads it over the submitter's shoulder; the
+    # typed value comes back after an error, so fixing one word is enough.
+    codename = PasswordField(
+        lazy_gettext("Your codename"),
+        validators=[DataRequired(message=lazy_gettext("Please type your codename."))],
+        widget=PasswordInput(hide_value=False),
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+
+
+class ResumeFollowUpForm(FollowUpForm):
+    """A follow-up sent after the session ended: kept as typed, with the codename asked for."""
+
     codename = StringField(
         lazy_gettext("Your codename"),
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+
+
+class CodenameCheckForm(FlaskForm):
+    """On the receipt: the codename typed back once, beside the sealed one the form carried."""
+
+    form_codename = HiddenField()
+    typed_codename = StringField(
+        lazy_gettext("Type your codename here once, to be sure you have it"),
         validators=[DataRequired(message=lazy_gettext("Please type your codename."))],
         render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
     )

@@ -19,7 +19,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -29,55 +28,82 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.datastructures import MultiDict
 from wtforms import ValidationError
 
-from config import Config
+from intake.configuration import current_config
 from intake.db import get_session
 from intake.errors import render_error
 from intake.extensions import csrf, limiter
 from intake.ratelimit import global_key
 from intake.services.blobstore import BlobStore
+from intake.services.codenames import misspelt_word
 from intake.services.downloads import content_disposition, decrypted_chunks
+from intake.services.form_codenames import (
+    FORM_CODENAME_FIELD,
+    FormCodename,
+    InvalidFormCodename,
+    is_same_codename,
+    new_form_codename,
+    open_form_codename,
+)
+from intake.services.kept_files import (
+    KEPT_FILES_FIELD,
+    NOTHING_KEPT,
+    InvalidKeptFiles,
+    KeptFiles,
+    ReopenedFiles,
+    keep_files,
+    read_kept_list,
+    reopen_kept_files,
+)
 from intake.services.keyring import RecipientSet, submission_recipients
-from intake.services.multipart_stream import MalformedUpload, UploadTooLarge
+from intake.services.multipart_stream import MalformedUpload, UploadInterrupted, UploadTooLarge
 from intake.services.sources import (
     SourceLogin,
     current_login,
     find_reply_attachment,
     find_source,
-    forget_login,
+    log_out,
     remember_login,
     source_case,
 )
 from intake.services.submissions import (
+    EncryptedFile,
     ReceivedUpload,
     add_follow_up,
     create_submission,
     receive_upload,
     upload_limits,
 )
+from intake.submit.accessibility import aria_attributes
+from intake.submit.codename_wait import ask_to_wait, has_waited, spend_wait
 from intake.submit.formatting import describe_size, format_day, format_number
-from intake.submit.forms import CodenameForm, FollowUpForm, HelpRequestForm, LogoutForm
+from intake.submit.forms import (
+    CodenameCheckForm,
+    CodenameForm,
+    FollowUpForm,
+    HelpRequestForm,
+    LogoutForm,
+    ResumeFollowUpForm,
+)
 
 logger = logging.getLogger("intake.submit")
 
 bp = Blueprint("submit", __name__)
 bp.add_app_template_filter(format_day, "format_day")
 bp.add_app_template_filter(format_number, "format_number")
-
-
-def _config() -> Config:
-    config: Config = current_app.config["INTAKE"]
-    return config
+bp.add_app_template_filter(describe_size, "describe_size")
+bp.add_app_template_global(aria_attributes, "aria_attributes")
 
 
 @bp.app_template_global()
 def upload_limit_hint() -> str:
     # Said before the upload: a browser without JavaScript cannot check sizes,
     # and an oversized body may end in a reset connection rather than our 413 page.
-    config = _config()
+    config = current_config()
     return gettext(
         "Up to %(per_file)s per file, %(total)s in all.",
         per_file=describe_size(config.max_file_bytes),
@@ -87,12 +113,12 @@ def upload_limit_hint() -> str:
 
 @bp.app_template_global()
 def upload_limit_bytes() -> dict[str, int]:
-    config = _config()
+    config = current_config()
     return {"file": config.max_file_bytes, "total": config.max_submission_bytes}
 
 
 def _configured_limit(name: str) -> Callable[[], str]:
-    return lambda: str(getattr(_config(), name))
+    return lambda: str(getattr(current_config(), name))
 
 
 # Per submitting browser (a random id in its cookie, never an IP) and for the
@@ -107,11 +133,15 @@ _global_upload_limit = limiter.shared_limit(
     methods=["POST"],
 )
 _per_client_login_limit = limiter.limit(_configured_limit("login_rate_limit"), methods=["POST"])
+# Wrong codenames only; once they are spent, visitors wait a minute rather than an hour.
 _global_login_limit = limiter.limit(
-    _configured_limit("global_submit_rate_limit"),
+    _configured_limit("global_codename_rate_limit"),
     scope="codename-global",
     key_func=global_key,
     methods=["POST"],
+    deduct_when=lambda response: response.status_code == 400,
+    exempt_when=has_waited,
+    on_breach=ask_to_wait,
 )
 
 
@@ -135,8 +165,8 @@ def upload_too_large(error: UploadTooLarge) -> tuple[str, int]:
 
 
 @bp.errorhandler(MalformedUpload)
-def malformed_upload(_error: MalformedUpload) -> tuple[str, int]:
-    return render_error(400)
+def malformed_upload(error: MalformedUpload) -> tuple[str, int]:
+    return render_error(400, interrupted=isinstance(error, UploadInterrupted))
 
 
 @bp.errorhandler(NotAccepting)
@@ -145,7 +175,14 @@ def not_accepting(_error: NotAccepting) -> tuple[str, int]:
 
 
 def _recipients() -> RecipientSet:
-    recipients = submission_recipients(get_session())
+    """Who uploads are encrypted to; ends the transaction before the body is read.
+
+    Over Tor a body streams for hours, and a transaction left open meanwhile
+    would hold back PostgreSQL's vacuum and block migrations.
+    """
+    session = get_session()
+    recipients = submission_recipients(session)
+    session.rollback()
     if recipients is None:
         raise NotAccepting
     return recipients
@@ -158,22 +195,39 @@ def _require_csrf_token(fields: MultiDict[str, str]) -> None:
         raise CSRFError(error.args[0]) from None
 
 
+def _held_codename(sealed: str | None) -> FormCodename:
+    try:
+        return open_form_codename(current_config().secret_key, sealed)
+    except InvalidFormCodename as error:
+        # Said like an expired form: reloading the form is the cure for both.
+        raise CSRFError(str(error)) from None
+
+
+def _require_request_tokens(fields: MultiDict[str, str]) -> None:
+    _require_csrf_token(fields)
+    _held_codename(fields.get(FORM_CODENAME_FIELD))
+
+
 @contextmanager
-def _streamed_upload(recipients: RecipientSet) -> Iterator[ReceivedUpload]:
+def _streamed_upload(
+    recipients: RecipientSet, check_before_storing: Callable[[MultiDict[str, str]], None] = _require_csrf_token
+) -> Iterator[ReceivedUpload]:
     """The request body, parsed and encrypted as it arrives; never via `request.form`."""
-    limits = upload_limits(_config())
+    limits = upload_limits(current_config())
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         raise UploadTooLarge(limits.max_files_total_bytes)
+    # Every other route stops reading at intake.request_limits.FORM_BODY_LIMIT.
+    request.max_content_length = limits.max_body_bytes
     boundary = request.mimetype_params.get("boundary", "")
     if request.mimetype != "multipart/form-data" or not boundary:
         raise MalformedUpload("not a multipart form")
-    store = BlobStore(_config().blob_dir)
+    store = BlobStore(current_config().blob_dir)
     # Browsers always send Content-Length with a form; without one, assume the largest.
     if not store.has_room_for(request.content_length or limits.max_body_bytes):
         logger.warning("blob store is nearly full: refusing uploads until space is freed")
         raise StorageFull
     with receive_upload(
-        request.stream, boundary.encode("latin-1"), limits, recipients.recipients, store, _require_csrf_token
+        request.stream, boundary.encode("latin-1"), limits, recipients.recipients, store, check_before_storing
     ) as upload:
         yield upload
 
@@ -183,7 +237,7 @@ def source_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        login = current_login(session, _config().secret_key)
+        login = current_login(get_session(), session, current_config().secret_key)
         if login is None:
             return redirect(url_for(".codename"))
         return view(*args, login=login, **kwargs)
@@ -200,7 +254,37 @@ def index() -> str:
 def request_form() -> str:
     if submission_recipients(get_session()) is None:
         return render_template("submit/not_accepting.html")
-    return render_template("submit/request.html", form=HelpRequestForm(), files_discarded=False)
+    held = new_form_codename(current_config().secret_key, str(get_locale()))
+    return render_template("submit/request.html", form=HelpRequestForm(), held=held, kept=NOTHING_KEPT)
+
+
+@contextmanager
+def _files_of(upload: ReceivedUpload) -> Iterator[ReopenedFiles]:
+    """Files kept from an earlier try of this form, then those that arrived now."""
+    try:
+        entries = read_kept_list(current_config().secret_key, upload.fields.get(KEPT_FILES_FIELD))
+    except InvalidKeptFiles as error:
+        raise CSRFError(str(error)) from None
+    with reopen_kept_files(BlobStore(current_config().blob_dir), entries) as kept:
+        yield ReopenedFiles([*kept.files, *upload.files], kept.gone)
+
+
+def _files_fit(form: FlaskForm, upload: ReceivedUpload, files: ReopenedFiles) -> bool:
+    """Adds an error naming each file over a limit, or kept too long to be sent now."""
+    field = form["attachments"]
+    for filename in upload.too_large:
+        field.errors.append(
+            gettext("“%(name)s” was not sent: it is larger than this service accepts.", name=filename)
+        )
+    for filename in files.gone:
+        field.errors.append(
+            gettext("“%(name)s” was kept too long and is gone. Please choose it again.", name=filename)
+        )
+    return not (upload.too_large or files.gone)
+
+
+def _keep(files: list[EncryptedFile]) -> KeptFiles:
+    return keep_files(BlobStore(current_config().blob_dir), current_config().secret_key, files)
 
 
 @bp.post("/request")
@@ -209,41 +293,76 @@ def request_form() -> str:
 @csrf.exempt
 def send_request() -> str | tuple[str, int]:
     recipients = _recipients()
-    with _streamed_upload(recipients) as upload:
+    with _streamed_upload(recipients, _require_request_tokens) as upload, _files_of(upload) as files:
+        held = _held_codename(upload.fields.get(FORM_CODENAME_FIELD))
         form = HelpRequestForm(formdata=upload.fields)
-        if not form.validate():
-            page = render_template("submit/request.html", form=form, files_discarded=bool(upload.files))
+        valid = form.validate()
+        if not (_files_fit(form, upload, files) and valid):
+            page = render_template("submit/request.html", form=form, held=held, kept=_keep(files.files))
             return page, 400
-        receipt = create_submission(
+        create_submission(
             get_session(),
-            _config(),
+            current_config(),
             recipients,
+            held.codename,
             form.answers(),
             form.message.data,
-            upload.files,
+            files.files,
             language=str(get_locale() or "en"),
         )
-    return render_template("submit/receipt.html", codename=receipt.codename)
+    return _receipt_page(held, CodenameCheckForm(formdata=None, form_codename=held.sealed))
+
+
+def _receipt_page(held: FormCodename, check_form: CodenameCheckForm) -> str:
+    return render_template("submit/receipt.html", codename=held.codename, check_form=check_form)
+
+
+@bp.post("/request/codename-check")
+def check_codename() -> ResponseReturnValue:
+    """The submitter types the codename back once, so they leave holding it."""
+    form = CodenameCheckForm()
+    held = _held_codename(form.form_codename.data)
+    if form.validate_on_submit():
+        if is_same_codename(form.typed_codename.data, held.codename):
+            return render_template("submit/codename_checked.html")
+        form.typed_codename.errors.append(
+            gettext("This is not the same codename. Compare it word by word with the one above.")
+        )
+    form.typed_codename.data = ""
+    return _receipt_page(held, form), 400
 
 
 @bp.route("/codename", methods=["GET", "POST"])
 @_per_client_login_limit
 @_global_login_limit
 def codename() -> ResponseReturnValue:
+    if request.method == "POST":
+        spend_wait()
     form = CodenameForm()
     if not form.validate_on_submit():
         return render_template("submit/codename.html", form=form), 400 if form.errors else 200
-    login = find_source(get_session(), _config(), form.codename.data)
+    misspelt = misspelt_word(form.codename.data)
+    if misspelt is not None:
+        form.codename.errors.append(
+            gettext(
+                "Word %(position)s, “%(typed)s”, is not one of the codename words. Did you mean “%(suggestion)s”?",
+                position=misspelt.position,
+                typed=misspelt.typed,
+                suggestion=misspelt.suggestion,
+            )
+        )
+        return render_template("submit/codename.html", form=form), 400
+    login = find_source(get_session(), current_config(), form.codename.data)
     if login is None:
         form.codename.errors.append(
             gettext("This codename is not known here. Check each word and try again.")
         )
         return render_template("submit/codename.html", form=form), 400
-    remember_login(session, _config().secret_key, login)
+    remember_login(get_session(), session, current_config().secret_key, login)
     return redirect(url_for(".replies"))
 
 
-def _replies_page(login: SourceLogin, form: FollowUpForm, files_discarded: bool) -> str:
+def _replies_page(login: SourceLogin, form: FollowUpForm, kept: KeptFiles) -> str:
     case = source_case(get_session(), login)
     if case is None:
         abort(404)
@@ -254,30 +373,51 @@ def _replies_page(login: SourceLogin, form: FollowUpForm, files_discarded: bool)
         form=form,
         logout_form=LogoutForm(),
         accepting=accepting,
-        files_discarded=files_discarded,
+        kept=kept,
     )
 
 
 @bp.get("/replies")
 @source_required
 def replies(login: SourceLogin) -> str:
-    return _replies_page(login, FollowUpForm(), files_discarded=False)
+    return _replies_page(login, FollowUpForm(), kept=NOTHING_KEPT)
 
 
 @bp.post("/replies")
 @_per_client_upload_limit
 @_global_upload_limit
 @csrf.exempt
-@source_required
-def send_follow_up(login: SourceLogin) -> ResponseReturnValue:
+def send_follow_up() -> ResponseReturnValue:
+    """A follow-up; if the session ended while it was written, it is kept and the codename asked for."""
     recipients = _recipients()
-    with _streamed_upload(recipients) as upload:
+    with _streamed_upload(recipients) as upload, _files_of(upload) as files:
+        login = current_login(get_session(), session, current_config().secret_key)
+        if login is None:
+            resume = ResumeFollowUpForm(formdata=upload.fields)
+            login = _login_to_resume(resume)
+            if login is None:
+                return render_template("submit/resume.html", form=resume, kept=_keep(files.files)), 401
         form = FollowUpForm(formdata=upload.fields)
-        if not form.validate_with_files(len(upload.files)):
-            return _replies_page(login, form, files_discarded=bool(upload.files)), 400
-        add_follow_up(get_session(), login.source_id, recipients, form.message.data, upload.files)
+        valid = form.validate_with_files(len(files.files))
+        if not (_files_fit(form, upload, files) and valid):
+            return _replies_page(login, form, kept=_keep(files.files)), 400
+        add_follow_up(get_session(), login.source_id, recipients, form.message.data, files.files)
     flash(gettext("Your message was encrypted and sent to the lawyers."), "success")
     return redirect(url_for(".replies"))
+
+
+def _login_to_resume(form: ResumeFollowUpForm) -> SourceLogin | None:
+    """The source named by the codename typed on the resume page, now logged in; None if none yet."""
+    typed = (form.codename.data or "").strip()
+    if not typed:
+        return None
+    login = find_source(get_session(), current_config(), typed)
+    if login is None:
+        # Not validated (its message is checked once logged in), so errors is still a tuple.
+        form.codename.errors = [gettext("This codename is not known here. Check each word and try again.")]
+        return None
+    remember_login(get_session(), session, current_config().secret_key, login)
+    return login
 
 
 @bp.get("/replies/<uuid:item_id>/files/<uuid:attachment_id>")
@@ -286,7 +426,7 @@ def reply_file(login: SourceLogin, item_id: uuid.UUID, attachment_id: uuid.UUID)
     target = find_reply_attachment(get_session(), login, item_id, attachment_id)
     if target is None:
         abort(404)
-    chunks = decrypted_chunks(BlobStore(_config().blob_dir), target.blob_name, login.identity.secret)
+    chunks = decrypted_chunks(BlobStore(current_config().blob_dir), target.blob_name, login.identity.secret)
     # Always a download, never rendered here: a lawyer's file is not trusted markup.
     return Response(
         chunks,
@@ -299,5 +439,5 @@ def reply_file(login: SourceLogin, item_id: uuid.UUID, attachment_id: uuid.UUID)
 def logout() -> ResponseReturnValue:
     form = LogoutForm()
     if form.validate_on_submit():
-        forget_login(session)
+        log_out(get_session(), session, current_config().secret_key)
     return redirect(url_for(".index"))

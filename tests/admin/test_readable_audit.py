@@ -39,7 +39,7 @@ def test_the_audit_log_names_events_statuses_and_people(
     admin_client: FlaskClient, admin: LawyerFixture, db_session: Session, config: Config
 ) -> None:
     colleague = create_lawyer(db_session, email="colleague@example.org")
-    submitted = submit_directly(db_session, config.blob_dir, "text")
+    submitted = submit_directly(db_session, config, "text")
     case_path = f"/lawyer/cases/{submitted.number}"
     post_form(admin_client, case_path, f"{case_path}/status", {"status": "in_progress"})
     post_form(admin_client, case_path, f"{case_path}/assign", {"assignee": str(colleague.user.id)})

@@ -52,7 +52,7 @@ def departed(db_session: Session, shares: list[str]) -> LawyerFixture:
 def stranded_case(db_session: Session, config: Config, departed: LawyerFixture) -> SubmittedCase:
     """A case only the departed lawyer could read, with a file; they are revoked now."""
     submitted = submit_directly(
-        db_session, config.blob_dir, "stranded", files=[("file.txt", "text/plain", ATTACHMENT)]
+        db_session, config, "stranded", files=[("file.txt", "text/plain", ATTACHMENT)]
     )
     user = db_session.get(User, departed.user.id)
     assert user is not None
@@ -172,7 +172,7 @@ def test_recovery_leaves_cases_already_current_alone(
     app: Flask, db_session: Session, config: Config, shares: list[str]
 ) -> None:
     create_lawyer(db_session, email="only@example.org")
-    submit_directly(db_session, config.blob_dir, "current")
+    submit_directly(db_session, config, "current")
     before = stored_items(db_session)
     result = recover(app, shares[:3])
     assert result.exit_code == 0, result.output

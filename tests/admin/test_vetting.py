@@ -54,7 +54,7 @@ def test_suspension_lists_cases_only_they_can_read_and_removes_them_as_recipient
     assert admin is not None
     admin.status = UserStatus.SUSPENDED
     db_session.commit()
-    submitted = submit_directly(db_session, config.blob_dir, "only solo can read this")
+    submitted = submit_directly(db_session, config, "only solo can read this")
     admin.status = UserStatus.VETTED
     db_session.commit()
     # When the admin looks at the lawyer

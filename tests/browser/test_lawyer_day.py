@@ -22,7 +22,7 @@ from tests.conftest import make_config
 from tests.factories import create_lawyer, set_recovery_key
 from tests.lawyer.helpers import totp_code
 from tests.mail import ReceivedMail, smtp_server
-from tests.submit.multipart import codename_on, csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import codename_on, help_request_parts, post_parts, request_tokens
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def send_request(app: Flask, message: str, urgency: str, help_kind: str) -> None
     submitter = app.test_client()
     submitter.environ_base["wsgi.url_scheme"] = "https"
     parts = help_request_parts(
-        csrf_token(submitter, "/request?lang=ru"), message, urgency=urgency, help_kind=help_kind
+        request_tokens(submitter, "/request?lang=ru"), message, urgency=urgency, help_kind=help_kind
     )
     codename_on(post_parts(submitter, "/request", parts).get_data(as_text=True))
 

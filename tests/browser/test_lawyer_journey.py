@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from sqlalchemy.orm import Session
@@ -14,8 +13,6 @@ from config import Config
 from tests.browser.navigation import click_and_wait_for, submit_and_wait_for
 from tests.factories import create_lawyer, set_recovery_key
 from tests.lawyer.helpers import submit_directly, totp_code
-
-pytestmark = pytest.mark.browser
 
 HOSTILE_MESSAGE = '<script>document.title="pwned"</script><a href="javascript:alert(1)">click me</a>'
 RTL_FILENAME = "../../notes\u202etxt.exe"
@@ -41,7 +38,7 @@ def test_login_unlock_case_and_download_with_hostile_content(
     lawyer = create_lawyer(db_session)
     submitted = submit_directly(
         db_session,
-        config.blob_dir,
+        config,
         HOSTILE_MESSAGE,
         files=[(RTL_FILENAME, "text/html", FILE_CONTENT), (HOSTILE_FILENAME, "text/plain", b"x")],
         fields={"name": "<b>bold?</b>"},
@@ -62,7 +59,6 @@ def test_login_unlock_case_and_download_with_hostile_content(
     # And the case page shows the hostile text as text: nothing ran, no link was made
     messages = [element.text for element in browser.find_elements(By.CSS_SELECTOR, ".message")]
     assert HOSTILE_MESSAGE in messages and "<b>bold?</b>" in messages
-    assert browser.title != "pwned"
     assert not browser.find_elements(By.CSS_SELECTOR, "main script, main img[src=x], a[href^=javascript]")
     attachment_names = [element.text for element in browser.find_elements(By.CSS_SELECTOR, ".attachments a")]
     assert attachment_names == ["notestxt.exe", HOSTILE_FILENAME]
@@ -74,3 +70,23 @@ def test_login_unlock_case_and_download_with_hostile_content(
     assert "\u202e" not in downloaded.name
     assert downloaded.read_bytes() == FILE_CONTENT
     assert browser.current_url.endswith(f"/lawyer/cases/{submitted.number}")
+
+
+def test_hostile_content_runs_nothing_with_javascript_on(
+    live_server: str, browser_with_javascript: webdriver.Chrome, db_session: Session, config: Config
+) -> None:
+    # Given a submission whose script would retitle the page if it ever ran
+    set_recovery_key(db_session)
+    lawyer = create_lawyer(db_session)
+    submitted = submit_directly(db_session, config, HOSTILE_MESSAGE)
+    browser = browser_with_javascript
+    browser.get(live_server + "/lawyer/login")
+    browser.find_element(By.ID, "email").send_keys(lawyer.user.email)
+    browser.find_element(By.ID, "passphrase").send_keys(lawyer.passphrase)
+    browser.find_element(By.ID, "totp_code").send_keys(totp_code(lawyer.totp_secret, None))
+    submit_and_wait_for(browser, "#submit", f"#{submitted.number}")
+    # When the lawyer opens it in a browser that runs scripts
+    click_and_wait_for(browser, browser.find_element(By.LINK_TEXT, f"#{submitted.number}"), HOSTILE_MESSAGE)
+    # Then it shows as text and the page keeps its own title
+    assert HOSTILE_MESSAGE in [element.text for element in browser.find_elements(By.CSS_SELECTOR, ".message")]
+    assert browser.execute_script("return document.title") != "pwned"

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crypto.codename import RUSSIAN
 from intake.models import Case, CaseStatus
 from tests.browser.navigation import click_and_wait_for, submit_and_wait_for
 from tests.submit.helpers import add_reply, create_readers, decrypt_attachment, decrypt_item
-
-pytestmark = pytest.mark.browser
 
 MESSAGE = "Меня мобилизовали, но я не хочу воевать. Я сейчас в Казахстане. Что мне делать?"
 FOLLOW_UP = "Спасибо. Посылаю вторую страницу."
@@ -41,11 +39,18 @@ def test_ask_in_russian_with_a_file_then_come_back_with_the_codename(
     browser.find_element(By.CSS_SELECTOR, "input[name=urgency][value=danger_now]").click()
     browser.find_element(By.ID, "message").send_keys(MESSAGE)
     browser.find_element(By.ID, "attachments").send_keys(str(scan))
+    held_before_sending = browser.find_element(By.ID, "codename").text.strip()
     submit_and_wait_for(browser, "form button[type=submit]", "Ваше обращение отправлено")
 
-    # Then the receipt shows a seven-word codename once
+    # Then the receipt shows the codename of eight Russian words that the form showed before sending
     codename = browser.find_element(By.ID, "codename").text.strip()
-    assert len(codename.split()) == 7
+    assert len(codename.split()) == 8
+    assert set(codename.split()) <= set(RUSSIAN.words)
+    assert codename == held_before_sending
+
+    # And has them type it back once before they leave
+    browser.find_element(By.ID, "typed_codename").send_keys(codename)
+    submit_and_wait_for(browser, "form.codename-check button[type=submit]", "Кодовая фраза у вас")
 
     # And the lawyer can read what was sent, file name and content included
     case = db_session.scalars(select(Case)).one()
@@ -68,7 +73,7 @@ def test_ask_in_russian_with_a_file_then_come_back_with_the_codename(
     page = submit_and_wait_for(browser, "form button[type=submit]", REPLY)
 
     # Then they see the reply and the status in plain words, but not what they wrote
-    assert "Юрист работает над вашим делом." in page
+    assert "Юрист ответил. Прочитайте ответ ниже." in page
     assert MESSAGE not in page
 
     # And they can write again with another file

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Config
+from crypto.codename import RUSSIAN
 from intake.models import Case
 from tests.browser.navigation import NAVIGATION_TIMEOUT, submit_and_wait_for
 from tests.conftest import make_config
@@ -30,8 +31,6 @@ from tests.submit.helpers import (
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-pytestmark = pytest.mark.browser
 
 MIB = 1024 * 1024
 MESSAGE = "Прошу помочь: повестка во вложении."
@@ -110,7 +109,7 @@ def test_a_file_upload_shows_its_progress_then_the_codename(
     # And the receipt replaces the form once the server has stored it
     wait.until(lambda driver: "Ваше обращение отправлено" in driver.find_element(By.TAG_NAME, "main").text)
     codename = browser.find_element(By.ID, "codename").text.strip()
-    assert len(codename.split()) == 7
+    assert len(codename.split()) == RUSSIAN.words_per_codename
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ru"
     assert browser.current_url == live_server + "/request"
     # And nothing broke the page's Content-Security-Policy on the way
@@ -134,7 +133,7 @@ def test_without_files_the_form_posts_as_usual(
 
     submit_and_wait_for(browser, "form button[type=submit]", "Ваше обращение отправлено")
 
-    assert len(browser.find_element(By.ID, "codename").text.split()) == 7
+    assert len(browser.find_element(By.ID, "codename").text.split()) == RUSSIAN.words_per_codename
     case = db_session.scalars(select(Case)).one()
     assert decrypt_item(case.items[0], readers.lawyer.identity).message == MESSAGE
 
@@ -278,13 +277,16 @@ def test_a_form_returned_with_errors_shows_progress_again_on_the_next_try(
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     wait = _waiting(browser)
     wait.until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "main .errors[role=alert]"))
-    assert "Выбранные файлы не сохранены" in browser.find_element(By.TAG_NAME, "main").text
+    assert "Эти файлы уже получены" in browser.find_element(By.TAG_NAME, "main").text
     assert not browser.find_elements(By.CSS_SELECTOR, "form progress")
 
-    # Then, once fixed and with the file chosen again, the upload shows its progress again
-    _fill_in_the_russian_form_again(browser, scan)
+    # Then, once fixed and with one more file chosen, the upload shows its progress again
+    second_scan = tmp_path / "скан 2.jpg"
+    second_scan.write_bytes(bytes(3 * MIB))
+    _fill_in_the_russian_form_again(browser, second_scan)
     _throttle_uploads(browser)
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     wait.until(lambda driver: driver.find_element(By.CSS_SELECTOR, "form progress"))
     wait.until(lambda driver: "Ваше обращение отправлено" in driver.find_element(By.TAG_NAME, "main").text)
-    assert db_session.scalars(select(Case)).one().items[0].attachments
+    # The first file was kept from the first try, not uploaded twice
+    assert len(db_session.scalars(select(Case)).one().items[0].attachments) == 2

@@ -6,7 +6,16 @@ from importlib import resources
 import pytest
 
 from crypto import FAST_TEST_KDF, InvalidCodename, derive_codename_keys, generate_codename, normalise_codename
-from crypto.codename import MIN_WORDS
+from crypto.codename import (
+    ENGLISH,
+    MIN_WORDS,
+    RUSSIAN,
+    UKRAINIAN,
+    WORDLISTS,
+    UnknownCodenameWord,
+    closest_word,
+    word_skeleton,
+)
 
 SALT = b"instance-salt-0123456789abcdef"
 KNOWN_LOOKUP_ID = "ca7453f85e2cc36b916cb4d3d2d2e39843127c56aa2d37083d35f448022051b7"
@@ -99,6 +108,16 @@ def test_lookup_id_and_key_are_independent_hex_and_age_identity() -> None:
     assert keys.lookup_id not in keys.identity.secret
 
 
+def test_codename_issued_before_the_russian_and_ukrainian_lists_still_derives_its_keys() -> None:
+    # Given a codename made by the English-only code (the pinned known answer below),
+    # when it is typed back in any case, with Cyrillic look-alike letters or hyphens,
+    # then it derives the same keys.
+    for typed in ["ABACUS YODEL ZIPPY QUIVER MANGO VELVET ZOOM", "аbасus-yоdеl zippy quivеr mаngо velvet zооm"]:
+        keys = derive_codename_keys(typed, SALT, FAST_TEST_KDF)
+        assert keys.lookup_id == KNOWN_LOOKUP_ID
+        assert keys.identity.recipient == KNOWN_RECIPIENT
+
+
 def test_derivation_known_answer() -> None:
     # Pinned: a silent change of derivation would lock every submitter out.
     keys = derive_codename_keys("abacus yodel zippy quiver mango velvet zoom", SALT, FAST_TEST_KDF)
@@ -114,3 +133,99 @@ def test_invalid_codename_is_rejected_before_argon2() -> None:
 def test_short_instance_salt_is_refused() -> None:
     with pytest.raises(ValueError):
         derive_codename_keys(generate_codename(), b"short", FAST_TEST_KDF)
+
+
+RUSSIAN_CODENAME = "пирог кошка рыба ёлка кот вода лампа земля"
+UKRAINIAN_CODENAME = "виїзд вода лампа сонце пиво стіл вагон хліб"
+
+
+def test_russian_and_ukrainian_lists_are_short_common_nouns_with_unique_beginnings() -> None:
+    for wordlist, alphabet in [
+        (RUSSIAN, set("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")),
+        (UKRAINIAN, set("абвгґдеєжзиіїйклмнопрстуфхцчшщьюя")),
+    ]:
+        words = wordlist.words
+        assert len(words) == len(set(words)) >= 2048
+        assert all(3 <= len(word) <= 7 and set(word) <= alphabet for word in words)
+        beginnings = [word_skeleton(word)[:4] for word in words]
+        assert len(set(beginnings)) == len(words), "two words share their first four letters"
+        three_letter = {word for word in beginnings if len(word) == 3}
+        assert not [word for word in beginnings if len(word) == 4 and word[:3] in three_letter]
+    assert {"кот", "рыба", "ёлка"} <= set(RUSSIAN.words)
+    assert {"сонце", "хліб", "стіл"} <= set(UKRAINIAN.words)
+
+
+def test_no_two_words_differ_only_by_yo_short_i_yi_or_look_alike_letters() -> None:
+    # е/ё, и/й, і/ї and Latin look-alikes fold together: across all lists, a
+    # folded spelling may stand for one word only.
+    spellings: dict[str, str] = {}
+    for wordlist in WORDLISTS:
+        for word in wordlist.words:
+            assert spellings.setdefault(word_skeleton(word), word) == word
+
+
+def test_no_offensive_or_dangerous_words() -> None:
+    words = set(RUSSIAN.words) | set(UKRAINIAN.words)
+    for word in [
+        *("сука", "дурак", "гнида", "война", "солдат", "взвод", "генштаб", "тюрьма", "смерть", "труп", "дезертир"),
+        *("війна", "зброя", "піхота", "втікач", "гавно", "донбас", "вінниця", "відень", "окупант"),
+    ]:
+        assert word not in words
+
+
+def test_every_list_gives_at_least_the_strength_of_the_first_codenames() -> None:
+    first = 7 * math.log2(7772)
+    for wordlist in WORDLISTS:
+        assert wordlist.bits >= first
+        codename = generate_codename(wordlist)
+        assert len(codename.split()) == wordlist.words_per_codename
+        assert wordlist.words_per_codename * math.log2(len(wordlist.words)) >= first
+    assert ENGLISH.words_per_codename == 7
+    assert RUSSIAN.words_per_codename == UKRAINIAN.words_per_codename == 8
+
+
+def test_russian_and_ukrainian_codenames_are_valid_and_use_their_list() -> None:
+    for wordlist in (RUSSIAN, UKRAINIAN):
+        codename = generate_codename(wordlist)
+        assert set(codename.split()) <= set(wordlist.words)
+        assert normalise_codename(codename) == codename.replace("ё", "е")
+
+
+def test_normalisation_folds_yo_case_and_latin_look_alikes() -> None:
+    canonical = normalise_codename(RUSSIAN_CODENAME)
+    assert canonical == "пирог кошка рыба елка кот вода лампа земля"
+    for typed in [
+        "ПИРОГ Кошка  рыба, елка кот-вода лампа земля",
+        # Latin p, o, a, e, K, O, T typed for their Cyrillic twins.
+        "пиpoг кошкa pыбa ёлкa KOT вoдa лaмпa зeмля",
+    ]:
+        assert normalise_codename(typed) == canonical
+    assert normalise_codename("виізд вода лампа сонце пиво стiл BAГOH хлiб") == UKRAINIAN_CODENAME
+
+
+def test_normalised_russian_variants_derive_the_same_keys() -> None:
+    assert derive_codename_keys(RUSSIAN_CODENAME, SALT, FAST_TEST_KDF) == derive_codename_keys(
+        "ПИРОГ кошкa pыбa елка кот вода лампа земля", SALT, FAST_TEST_KDF
+    )
+
+
+def test_a_typo_names_the_word_and_suggests_the_closest_one_from_the_same_list() -> None:
+    with pytest.raises(UnknownCodenameWord) as raised:
+        normalise_codename("пирог кошка рыба ёлка кот вода лампа земла")
+    assert (raised.value.position, raised.value.typed, raised.value.suggestion) == (8, "земла", "земля")
+    # The message itself stays safe to log: a position, not the word.
+    assert str(raised.value) == "Word 8 is not in the codename word list."
+    with pytest.raises(UnknownCodenameWord) as raised:
+        normalise_codename("виїзд вода лампа сонце пиво стіл вагон хлеб")
+    assert raised.value.suggestion == "хліб"
+    with pytest.raises(UnknownCodenameWord) as raised:
+        normalise_codename("abacus yodel zippy quiver mango velvet zoon")
+    assert raised.value.suggestion == "zoom"
+
+
+def test_any_unknown_word_gets_a_list_word_as_suggestion() -> None:
+    # Long gibberish, digits and other scripts are compared only with a few words, never all of them.
+    every_word = {word for wordlist in WORDLISTS for word in wordlist.words}
+    for typed in ["ж" * 2000, "x" * 40, "12345", "ქართული", "котт"]:
+        assert closest_word(typed, []) in every_word
+    assert closest_word("котт", []) == "кот"

@@ -14,6 +14,9 @@ yaml = pytest.importorskip("yaml", reason="PyYAML is needed to read docker-compo
 
 ROOT = Path(__file__).resolve().parents[2]
 TORRC = ROOT / "deploy" / "torrc"
+FRONT_CONFIG = ROOT / "deploy" / "front" / "nginx.conf"
+TOR_DOCKERFILE = ROOT / "deploy" / "tor" / "Dockerfile"
+FRONT_DOCKERFILE = ROOT / "deploy" / "front" / "Dockerfile"
 APP_IMAGE_SERVICES = ("app", "migrate", "manage", "sweeper")
 EXACT_TAG = re.compile(r"^[\w./-]+:\d+\.\d+(\.\d+)?(-[\w.-]+)?(@sha256:[0-9a-f]{64})?$|@sha256:[0-9a-f]{64}$")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|DATABASE_URL|PRIVATE|_KEY$")
@@ -44,7 +47,7 @@ def _networks(service: dict[str, Any]) -> list[str]:
 
 
 def test_expected_services(services: dict[str, dict[str, Any]]) -> None:
-    assert {"app", "db", "tor", "redis", "migrate"} <= set(services)
+    assert {"app", "db", "tor", "redis", "migrate", "front"} <= set(services)
 
 
 def test_nothing_is_published(services: dict[str, dict[str, Any]]) -> None:
@@ -133,6 +136,15 @@ def test_app_healthcheck_not_disabled(services: dict[str, dict[str, Any]]) -> No
     assert "pg_isready" in services["db"]["healthcheck"]["test"]
 
 
+def test_sweeper_health_is_its_last_sweep(services: dict[str, dict[str, Any]]) -> None:
+    """The sweeper runs no gunicorn: the image's /healthz check would call it unhealthy forever."""
+    sweeper = services["sweeper"]
+    marker = re.search(r"intake sweep && touch (/tmp/\S+);", sweeper["command"][-1])
+    assert marker, "a successful sweep must leave a mark"
+    test = " ".join(sweeper["healthcheck"]["test"])
+    assert marker.group(1) in test and "config.healthcheck" not in test
+
+
 def test_uploads_survive_a_graceful_stop(services: dict[str, dict[str, Any]]) -> None:
     grace = services["app"]["stop_grace_period"]
     assert re.fullmatch(r"\d+m", grace) and int(grace[:-1]) >= 10
@@ -159,19 +171,23 @@ def test_torrc_defends_the_onion(services: dict[str, dict[str, Any]]) -> None:
     assert int(values["HiddenServiceEnableIntroDoSBurstPerSec"]) > 0
     assert 0 < int(values["HiddenServiceMaxStreams"]) <= 100
     assert values["HiddenServiceMaxStreamsCloseCircuit"] == "1"
-    # The onion forwards to the app's fixed address and its listener.
-    app_address = services["app"]["networks"]["onion"]["ipv4_address"]
+    # The onion forwards to the front server's fixed address and public listener.
+    front_address = services["front"]["networks"]["onion"]["ipv4_address"]
     virtual, target = values["HiddenServicePort"].split()
     assert virtual == "80"
-    assert target == f"{app_address}:8000"
+    assert target == f"{front_address}:8000"
+    assert "listen 8000 " in FRONT_CONFIG.read_text(encoding="utf-8")
+    assert "proxy_pass http://app:8000;" in FRONT_CONFIG.read_text(encoding="utf-8")
     assert "0.0.0.0:8000" in _environment(services["app"])["INTAKE_BIND"]
 
 
 def test_lawyer_onion_example_uses_the_second_listener(services: dict[str, dict[str, Any]]) -> None:
     example = ROOT / "deploy" / "tor" / "torrc.d" / "lawyers.conf.example"
     values = dict(_torrc_options(example))
-    app_address = services["app"]["networks"]["onion"]["ipv4_address"]
-    assert values["HiddenServicePort"] == f"80 {app_address}:8001"
+    front_address = services["front"]["networks"]["onion"]["ipv4_address"]
+    assert values["HiddenServicePort"] == f"80 {front_address}:8001"
+    assert "listen 8001 " in FRONT_CONFIG.read_text(encoding="utf-8")
+    assert "proxy_pass http://app:8001;" in FRONT_CONFIG.read_text(encoding="utf-8")
     assert values["HiddenServiceDir"].endswith("/lawyers")
     assert "0.0.0.0:8001" in _environment(services["app"])["INTAKE_BIND"]
 
@@ -182,28 +198,117 @@ def test_tor_mounts_the_torrc(services: dict[str, dict[str, Any]]) -> None:
     assert any(v.startswith("tor-keys:/var/lib/tor") for v in volumes)
 
 
-@pytest.mark.skipif(shutil.which("tor") is None, reason="tor is not installed")
-def test_torrc_is_valid_for_tor(tmp_path: Path) -> None:
-    """`tor --verify-config` on the real files, with paths moved into tmp_path."""
+TORRC_D = ROOT / "deploy" / "tor" / "torrc.d"
+
+
+def _tor_configuration(tmp_path: Path, extra: dict[str, str] | None = None) -> Path:
+    """The real torrc and the real torrc.d contents, with their paths moved into tmp_path."""
     data = tmp_path / "data"
     data.mkdir(mode=0o700)
     included = tmp_path / "torrc.d"
     included.mkdir()
-    example = (ROOT / "deploy" / "tor" / "torrc.d" / "lawyers.conf.example").read_text(encoding="utf-8")
-    (included / "lawyers.conf").write_text(example.replace("/var/lib/tor", str(data)), encoding="utf-8")
+    files = {path.name: path.read_text(encoding="utf-8") for path in TORRC_D.iterdir()}
+    files.update(extra or {})
+    for name, text in files.items():
+        (included / name).write_text(text.replace("/var/lib/tor", str(data)), encoding="utf-8")
     torrc = TORRC.read_text(encoding="utf-8").replace("/var/lib/tor", str(data))
     torrc = torrc.replace("/etc/tor/torrc.d/", f"{included}/")
     (tmp_path / "torrc").write_text(torrc, encoding="utf-8")
-    result = subprocess.run(
-        ["tor", "--verify-config", "-f", str(tmp_path / "torrc")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return tmp_path / "torrc"
+
+
+def _tor(*args: str) -> str:
+    result = subprocess.run(["tor", *args], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _onion_directories(torrc: Path) -> list[str]:
+    """What tor itself reads from the configuration, %include expanded."""
+    dump = _tor("--dump-config", "short", "-f", str(torrc), "--hush")
+    return [line.split(" ", 1)[1] for line in dump.splitlines() if line.startswith("HiddenServiceDir ")]
+
+
+@pytest.mark.skipif(shutil.which("tor") is None, reason="tor is not installed")
+def test_stock_configuration_has_only_the_public_onion(tmp_path: Path) -> None:
+    torrc = _tor_configuration(tmp_path)
+    _tor("--verify-config", "-f", str(torrc), "--hush")
+    assert [Path(d).name for d in _onion_directories(torrc)] == ["public"]
+
+
+@pytest.mark.skipif(shutil.which("tor") is None, reason="tor is not installed")
+def test_following_the_guide_adds_the_lawyers_onion(tmp_path: Path) -> None:
+    """docs/operators.md: cp lawyers.conf.example lawyers.conf, then restart tor."""
+    example = (TORRC_D / "lawyers.conf.example").read_text(encoding="utf-8")
+    torrc = _tor_configuration(tmp_path, {"lawyers.conf": example})
+    _tor("--verify-config", "-f", str(torrc), "--hush")
+    assert [Path(d).name for d in _onion_directories(torrc)] == ["public", "lawyers"]
 
 
 def test_recovery_shares_never_reach_docker_logs(services: dict[str, dict[str, Any]]) -> None:
     """`manage init` prints the recovery shares; Docker must not write them to disk."""
     assert services["manage"]["logging"] == {"driver": "none"}
+
+
+def _front_directives() -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in FRONT_CONFIG.read_text(encoding="utf-8").splitlines())
+    return [line.rstrip(";") for line in lines if line.endswith(";")]
+
+
+def test_only_the_front_server_faces_tor(services: dict[str, dict[str, Any]]) -> None:
+    onion = {name for name, service in services.items() if "onion" in _networks(service)}
+    assert onion == {"tor", "front"}, "tor must not reach gunicorn around the front server"
+    assert "web" in _networks(services["app"]) and "web" in _networks(services["front"])
+    assert services["tor"]["depends_on"]["front"]["condition"] == "service_started"
+
+
+def test_front_service_is_unprivileged_with_tmpfs_and_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
+    front = services["front"]
+    assert front["user"] == "www-data"
+    assert not front.get("volumes"), "the front keeps nothing"
+    assert [t.split(":")[0] for t in front["tmpfs"]] == ["/run/nginx"]
+    assert "/healthz" in " ".join(front["healthcheck"]["test"])
+    writable = [d for d in _front_directives() if re.match(r"(pid|\w+_temp_path) ", d)]
+    assert len(writable) == 6 and all(d.split()[1].startswith("/run/nginx/") for d in writable)
+
+
+def test_front_server_streams_and_keeps_no_log(services: dict[str, dict[str, Any]]) -> None:
+    directives = _front_directives()
+    for required in (
+        "server_tokens off",
+        "access_log off",
+        "proxy_request_buffering off",
+        "proxy_buffering off",
+        "proxy_http_version 1.1",
+        "proxy_max_temp_file_size 0",
+    ):
+        assert required in directives, required
+    assert not any(d.startswith(("log_format", "proxy_cache", "client_body_in_file_only")) for d in directives)
+
+
+def test_front_image_is_debian_nginx_on_the_tor_base_image() -> None:
+    def base(dockerfile: Path) -> str:
+        return next(line.split()[1] for line in dockerfile.read_text(encoding="utf-8").splitlines() if line.startswith("FROM "))
+
+    assert base(FRONT_DOCKERFILE) == base(TOR_DOCKERFILE)
+    text = FRONT_DOCKERFILE.read_text(encoding="utf-8")
+    assert "apt-get install -y --no-install-recommends nginx-light" in text
+    assert "COPY nginx.conf intake-small-bodies.conf /etc/nginx/" in text
+
+
+def test_small_body_routes_are_buffered_only_in_memory() -> None:
+    small = (ROOT / "deploy" / "front" / "intake-small-bodies.conf").read_text(encoding="utf-8")
+    directives = dict(line.rstrip(";").split(None, 1) for line in small.splitlines() if line.endswith(";"))
+    assert directives["proxy_request_buffering"] == "on"
+    assert directives["client_max_body_size"] == directives["client_body_buffer_size"] == "1m"
+    assert FRONT_CONFIG.read_text(encoding="utf-8").count("include /etc/nginx/intake-small-bodies.conf;") == 2
+
+
+def test_the_container_check_override_changes_only_health_polling(services: dict[str, dict[str, Any]]) -> None:
+    """deploy/container-check runs the production file; its override may only poll health faster."""
+    override = yaml.safe_load((ROOT / "deploy" / "ci" / "compose.check.yml").read_text(encoding="utf-8"))
+    assert set(override) == {"services"}
+    for name, service in override["services"].items():
+        assert name in services, f"override names a service production does not have: {name}"
+        assert set(service) == {"healthcheck"}, name
+        assert set(service["healthcheck"]) == {"interval"}, name

@@ -77,14 +77,19 @@ def test_only_the_data_volume(runtime: Stage) -> None:
     assert volumes == ["/data"]
 
 
-def test_healthcheck_calls_healthz_without_curl(runtime: Stage) -> None:
+def test_healthcheck_asks_the_configured_listener_without_curl(runtime: Stage) -> None:
     checks = runtime.all("HEALTHCHECK")
     assert len(checks) == 1
     check = checks[0]
-    assert "/healthz" in check
-    assert "CMD" in check and "python" in check
-    assert "curl" not in check and "wget" not in check
+    assert exec_form(check.split("CMD", 1)[1]) == ["python", "-m", "config.healthcheck"]
     assert "--interval=" in check and "--timeout=" in check
+
+
+def test_no_frontend_is_fetched_to_parse_the_dockerfile() -> None:
+    """`# syntax=` makes BuildKit pull an unpinned frontend image: fails offline, floats."""
+    for path in (DOCKERFILE, TOR_DOCKERFILE):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert not re.match(r"#\s*syntax\s*=", first, re.IGNORECASE), path
 
 
 def test_cmd_is_gunicorn_with_the_packaged_config(runtime: Stage) -> None:
@@ -93,23 +98,37 @@ def test_cmd_is_gunicorn_with_the_packaged_config(runtime: Stage) -> None:
     assert not runtime.all("ENTRYPOINT")
 
 
-def test_every_pip_install_uses_the_constraints_file() -> None:
+def test_every_pip_install_is_hashed_or_the_wheel_alone() -> None:
     runs = [i.args for i in instructions(DOCKERFILE) if i.keyword == "RUN"]
-    installs = [part for run in runs for part in run.split("&&") if "pip install" in part]
+    installs = [part.strip() for run in runs for part in run.split("&&") if "pip install" in part]
     assert installs
     for part in installs:
-        assert "-c constraints.txt" in part, f"pip install without the constraints file: {part.strip()}"
+        if "intake-*.whl" in part:
+            assert "--no-deps" in part, f"the wheel must not resolve anything outside the lock: {part}"
+        else:
+            assert "--require-hashes -r requirements/" in part, f"pip install outside the hashed lock: {part}"
+    assert "--require-hashes -r requirements/runtime.txt" in " ".join(installs)
+
+
+def test_locks_pin_every_package_with_hashes() -> None:
+    for name in ("runtime", "build", "dev"):
+        text = (ROOT / "requirements" / f"{name}.txt").read_text(encoding="utf-8")
+        pins = re.findall(r"^(\S+)==\S+ \\\n((?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)", text, re.MULTILINE)
+        requirements = [line for line in text.splitlines() if line and not line.startswith((" ", "#"))]
+        assert pins and len(pins) == len(requirements), f"requirements/{name}.txt: every line pinned and hashed"
 
 
 def test_wheel_built_after_compiling_translations(builder: Stage) -> None:
     runs = " ".join(builder.all("RUN"))
     assert "deploy/build-wheel" in runs
     assert runs.index("deploy/build-wheel") < runs.index("intake-*.whl"), "install the wheel after building it"
+    assert "deploy/check-catalogues" in runs
     script = (ROOT / "deploy" / "build-wheel").read_text(encoding="utf-8")
     compile_at = script.index("babel.messages.frontend compile")
     wheel_at = script.index("pip wheel")
     assert compile_at < wheel_at, "translations must be compiled before the wheel is built"
     assert "find intake -name '*.po'" in script
+    assert "--no-build-isolation" in script, "build tools come from requirements/build.txt, not fetched"
 
 
 def test_runtime_copies_only_the_venv(runtime: Stage) -> None:

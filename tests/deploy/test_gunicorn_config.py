@@ -7,15 +7,19 @@ import logging
 import re
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pytest
 from gunicorn.config import Config as GunicornConfig
 
 import config.gunicorn as gunicorn_settings
+from tests.servers import gunicorn, raw_exchange
 
-# Atoms of gunicorn's access log format that identify a person or leak tokens.
+# Atoms of gunicorn's access log format that identify a person or leak tokens,
+# or date and size a submission.
 IDENTIFYING_ATOMS = ("%(h)s", "%(a)s", "%(f)s", "%(r)s", "%(q)s", "%(U)s", "%({", "%(u)s")
+DATING_ATOMS = ("%(t)s", "%(T)s", "%(D)s", "%(M)s", "%(L)s", "%(B)s", "%(b)s")
 
 
 def load(module: ModuleType) -> GunicornConfig:
@@ -39,7 +43,7 @@ def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
 def test_no_access_log_and_no_address_in_its_format(fresh_settings: ModuleType) -> None:
     cfg = load(fresh_settings)
     assert cfg.accesslog is None
-    for atom in IDENTIFYING_ATOMS:
+    for atom in IDENTIFYING_ATOMS + DATING_ATOMS:
         assert atom not in cfg.access_log_format, f"access log format contains {atom}"
     assert not re.search(r"%\(\{[^}]*\}[ie]\)s", cfg.access_log_format), "no request/response headers"
 
@@ -120,3 +124,18 @@ def test_stalled_connections_time_out() -> None:
     finally:
         left.close()
         right.close()
+
+
+def test_the_error_log_keeps_dates_not_times(fresh_settings: ModuleType) -> None:
+    logger_class = load(fresh_settings).logger_class
+    formatter = logging.Formatter(logger_class.error_fmt, logger_class.datefmt)
+    record = logging.LogRecord("gunicorn.error", logging.INFO, __file__, 1, "Booting worker", None, None)
+    assert re.fullmatch(r"\[\d{4}-\d{2}-\d{2}\]", formatter.formatTime(record, logger_class.datefmt))
+
+
+def test_a_running_gunicorn_sends_no_server_header(tmp_path: Path, database_url: str) -> None:
+    with gunicorn(tmp_path, database_url) as server:
+        response = raw_exchange(server.public_port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head = response.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 200")
+    assert b"\r\nserver:" not in head

@@ -26,7 +26,13 @@ from tests.lawyer.helpers import csrf_token as page_csrf_token
 from tests.lawyer.helpers import log_in, totp_code
 from tests.submit.big_upload import BLOCK, HashingSink, generated
 from tests.submit.helpers import create_readers
-from tests.submit.multipart import Upload, codename_on, csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import (
+    Upload,
+    codename_on,
+    help_request_parts,
+    post_parts,
+    request_tokens,
+)
 
 PROC_STATUS = Path("/proc/self/status")
 
@@ -43,7 +49,7 @@ def reset_peak_rss() -> None:
 
 
 def submit(client: FlaskClient, files: list[Upload]) -> None:
-    response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request"), files=files))
+    response = post_parts(client, "/request", help_request_parts(request_tokens(client, "/request"), files=files))
     assert response.status_code == 200, response.status_code
     codename_on(response.get_data(as_text=True))
 

@@ -8,20 +8,23 @@ import io
 import re
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from crypto import FAST_TEST_KDF, Identity, derive_codename_keys, encrypt_stream_padded, generate_codename
-from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemRecipient, Source, User
+from config import Config
+from crypto import Identity
+from intake.models import Case, CaseSummary, User
 from intake.services.blobstore import BlobStore
-from intake.services.items import AttachmentMeta, ItemPayload, seal_item
-from intake.services.keyring import instance_keys, next_case_number, submission_recipients
-from tests.submit.multipart import Part, Text, Upload, post_parts
+from intake.services.codenames import new_codename
+from intake.services.keyring import submission_recipients
+from intake.services.sources import find_source
+from intake.services.submissions import create_submission, receive_upload, upload_limits
+from tests.submit.multipart import BOUNDARY, Part, Text, Upload, body_bytes, post_parts
 
 STRONG_PASSPHRASE = "lantern quarry velvet orbit thistle marble"
 
@@ -37,11 +40,16 @@ def path_of(url: str) -> str:
 
 
 def totp_code(secret: str, last_step: int | None) -> str:
-    """The code of the earliest step the server still accepts (it allows one step of drift)."""
+    """An unused code the server will still accept after a slow login.
+
+    The server allows one step of drift either way. The previous step is never
+    offered: Argon2 on a loaded machine can push the check past a step boundary,
+    and that code would then be two steps old.
+    """
     totp = pyotp.TOTP(secret)
     now = dt.datetime.now(dt.UTC)
     current = totp.timecode(now)
-    for step in (current - 1, current, current + 1):
+    for step in (current, current + 1):
         if last_step is None or step > last_step:
             return totp.generate_otp(step)
     raise AssertionError("no unused TOTP step left in the window; allow_totp_again() first")
@@ -139,65 +147,53 @@ class SubmittedCase:
 
 def submit_directly(
     session: Session,
-    blob_dir: Path,
+    config: Config,
     message: str,
     files: list[tuple[str, str, bytes]] = [],  # noqa: B006 — never mutated
     fields: dict[str, str] | None = None,
+    language: str = "en",
+    summary: bool = True,
 ) -> SubmittedCase:
-    """A submission as the submit service stores it: sealed item, encrypted blobs, rows."""
+    """A submission stored by the submit services themselves, without the form's validation.
+
+    The files go through the same streamed parser and encryption as an
+    upload, and `create_submission` stores them: staff tests read what the
+    public side really writes. `language` is the page's, for the inbox
+    summary; without `summary` the case looks like one stored before
+    summaries existed.
+    """
     recipients = submission_recipients(session)
     assert recipients is not None, "no vetted lawyer or no recovery key"
-    codename = generate_codename()
-    keys = derive_codename_keys(codename, instance_keys(session).codename_salt, FAST_TEST_KDF)
-    store = BlobStore(blob_dir)
-    today = dt.date.today()
-    source = Source(
-        codename_lookup_id=keys.lookup_id, reply_recipient=keys.identity.recipient, created_day=today
-    )
-    number = next_case_number(session)
-    case = Case(
-        number=number,
-        source=source,
-        status=CaseStatus.NEW,
-        created_day=today,
-        last_activity_day=today,
-        activity_seq=1,
-        item_count=1,
-    )
-    item_id = uuid.uuid4()
-    attachments: list[Attachment] = []
-    metas: list[AttachmentMeta] = []
-    for position, (filename, content_type, content) in enumerate(files):
-        with store.writer() as blob:
-            encrypt_stream_padded(io.BytesIO(content), blob, recipients.recipients)
-            blob_name = blob.publish()
-        attachment = Attachment(
-            id=uuid.uuid4(),
-            item_id=item_id,
-            position=position,
-            blob_name=blob_name,
-            ciphertext_size=blob.size,
+    parts: list[Part] = [Upload(name, content, content_type=kind) for name, kind, content in files]
+    with receive_upload(
+        io.BytesIO(body_bytes(parts)),
+        BOUNDARY.encode(),
+        upload_limits(config),
+        recipients.recipients,
+        BlobStore(config.blob_dir),
+        lambda _fields: None,
+    ) as upload:
+        receipt = create_submission(
+            session,
+            config,
+            recipients,
+            new_codename("en"),
+            fields or {},
+            message,
+            upload.files,
+            language=language,
         )
-        attachments.append(attachment)
-        metas.append(AttachmentMeta(str(attachment.id), filename, content_type, len(content)))
-    payload = ItemPayload(fields=fields or {}, message=message, attachments=tuple(metas))
-    item = Item(
-        id=item_id,
-        seq=1,
-        kind=ItemKind.SUBMISSION,
-        created_day=today,
-        ciphertext=seal_item(payload, recipients.recipients),
-        attachments=attachments,
-        recipients=[ItemRecipient(item_id=item_id, user_id=user_id) for user_id in recipients.lawyer_ids],
-    )
-    case.items.append(item)
-    session.add(case)
-    session.commit()
+    login = find_source(session, config, receipt.codename)
+    assert login is not None
+    case = session.scalars(select(Case).where(Case.number == receipt.case_number)).one()
+    if not summary:
+        session.execute(delete(CaseSummary).where(CaseSummary.case_id == case.id))
+        session.commit()
     return SubmittedCase(
-        number=number,
-        codename=codename,
-        codename_identity=keys.identity,
-        attachment_ids=[attachment.id for attachment in attachments],
+        number=receipt.case_number,
+        codename=receipt.codename,
+        codename_identity=login.identity,
+        attachment_ids=[attachment.id for attachment in case.items[0].attachments],
     )
 
 

@@ -10,11 +10,18 @@ from intake.models import Case, CaseStatus
 from tests.factories import LawyerFixture
 from tests.lawyer.fixtures import NewClient
 from tests.lawyer.helpers import post_form, post_reply
-from tests.submit.multipart import Text, codename_on, csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import (
+    Text,
+    codename_on,
+    csrf_token,
+    help_request_parts,
+    post_parts,
+    request_tokens,
+)
 
 
 def submit_request(submitter: FlaskClient) -> None:
-    receipt = post_parts(submitter, "/request", help_request_parts(csrf_token(submitter, "/request")))
+    receipt = post_parts(submitter, "/request", help_request_parts(request_tokens(submitter, "/request")))
     codename = codename_on(receipt.get_data(as_text=True))
     token = csrf_token(submitter, "/codename")
     submitter.post("/codename", data={"csrf_token": token, "codename": codename})

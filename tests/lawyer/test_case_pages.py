@@ -25,7 +25,7 @@ def test_hostile_contents_render_as_text(
     lawyer_client: FlaskClient, db_session: Session, config: Config
 ) -> None:
     submitted = submit_directly(
-        db_session, config.blob_dir, HOSTILE_MESSAGE, fields={"<b>name</b>": '"><svg onload=alert(3)>'}
+        db_session, config, HOSTILE_MESSAGE, fields={"<b>name</b>": '"><svg onload=alert(3)>'}
     )
     page = lawyer_client.get(f"/lawyer/cases/{submitted.number}").get_data(as_text=True)
     assert "<script>alert" not in page
@@ -40,7 +40,7 @@ def test_answers_show_as_the_form_asked_them_in_the_lawyers_language(
 ) -> None:
     # Given answers stored as stable choice values
     submitted = submit_directly(
-        db_session, config.blob_dir, "text", fields={"help_kind": "desertion", "country": "Казахстан"}
+        db_session, config, "text", fields={"help_kind": "desertion", "country": "Казахстан"}
     )
     # Then the case page shows the questions and the chosen labels, translated
     page = unescape(lawyer_client.get(f"/lawyer/cases/{submitted.number}?lang=uk").get_data(as_text=True))
@@ -53,8 +53,8 @@ def test_answers_show_as_the_form_asked_them_in_the_lawyers_language(
 def test_inbox_shows_metadata_and_unread_state(
     lawyer_client: FlaskClient, db_session: Session, config: Config
 ) -> None:
-    first = submit_directly(db_session, config.blob_dir, "one")
-    second = submit_directly(db_session, config.blob_dir, "two")
+    first = submit_directly(db_session, config, "one")
+    second = submit_directly(db_session, config, "two")
     lawyer_client.get(f"/lawyer/cases/{first.number}")
     page = lawyer_client.get("/lawyer/").get_data(as_text=True)
     assert f'<tr class="unread">\n      <td><a href="/lawyer/cases/{second.number}">' in page
@@ -66,7 +66,7 @@ def test_inbox_filters_and_pages(
     lawyer_client: FlaskClient, lawyer: LawyerFixture, db_session: Session, config: Config
 ) -> None:
     numbers = [
-        submit_directly(db_session, config.blob_dir, f"case {i}").number for i in range(INBOX_PAGE_SIZE + 3)
+        submit_directly(db_session, config, f"case {i}").number for i in range(INBOX_PAGE_SIZE + 3)
     ]
     closed = db_session.scalar(select(Case).where(Case.number == numbers[0]))
     assert closed is not None
@@ -95,7 +95,7 @@ def test_items_from_before_a_lawyer_joined_say_who_can_read_them(
     db_session: Session, lawyer: LawyerFixture, new_client: NewClient, config: Config
 ) -> None:
     # Given a case that arrived before a second lawyer was vetted
-    submitted = submit_directly(db_session, config.blob_dir, "early request")
+    submitted = submit_directly(db_session, config, "early request")
     newcomer = create_lawyer(db_session, email="newcomer@example.org")
     client = new_client()
     log_in(client, newcomer.user.email, newcomer.passphrase, totp_code(newcomer.totp_secret, None))
@@ -109,7 +109,7 @@ def test_items_from_before_a_lawyer_joined_say_who_can_read_them(
 def test_reply_reaches_the_submitter_and_note_does_not(
     lawyer_client: FlaskClient, lawyer: LawyerFixture, db_session: Session, config: Config, recovery: Identity
 ) -> None:
-    submitted = submit_directly(db_session, config.blob_dir, "request")
+    submitted = submit_directly(db_session, config, "request")
     case_path = f"/lawyer/cases/{submitted.number}"
     post_reply(lawyer_client, case_path, {"reply-message": "<b>reply</b> to you"})
     post_form(lawyer_client, case_path, f"{case_path}/note", {"note-message": "internal: check unit 42"})
@@ -135,7 +135,7 @@ def test_reply_reaches_the_submitter_and_note_does_not(
 
 
 def test_empty_reply_sends_nothing(lawyer_client: FlaskClient, db_session: Session, config: Config) -> None:
-    submitted = submit_directly(db_session, config.blob_dir, "request")
+    submitted = submit_directly(db_session, config, "request")
     case_path = f"/lawyer/cases/{submitted.number}"
     page = post_reply(lawyer_client, case_path, {"reply-message": ""})
     assert "nothing was sent" in page
@@ -145,7 +145,7 @@ def test_empty_reply_sends_nothing(lawyer_client: FlaskClient, db_session: Sessi
 def test_status_and_assignment(
     lawyer_client: FlaskClient, lawyer: LawyerFixture, db_session: Session, config: Config
 ) -> None:
-    submitted = submit_directly(db_session, config.blob_dir, "request")
+    submitted = submit_directly(db_session, config, "request")
     suspended = create_lawyer(db_session, email="suspended@example.org", status=UserStatus.SUSPENDED)
     case_path = f"/lawyer/cases/{submitted.number}"
     post_form(lawyer_client, case_path, f"{case_path}/status", {"status": "in_progress"})
@@ -161,7 +161,7 @@ def test_status_and_assignment(
 def test_audit_records_events_never_contents(
     lawyer_client: FlaskClient, db_session: Session, config: Config
 ) -> None:
-    submitted = submit_directly(db_session, config.blob_dir, "request")
+    submitted = submit_directly(db_session, config, "request")
     case_path = f"/lawyer/cases/{submitted.number}"
     post_reply(lawyer_client, case_path, {"reply-message": "very private words"})
     events = db_session.scalars(select(AuditEvent)).all()
@@ -179,7 +179,7 @@ def test_pending_lawyer_gets_no_cases(
 ) -> None:
     # Given a lawyer who enrolled but is not vetted yet
     pending = create_lawyer(db_session, email="pending@example.org", status=UserStatus.PENDING)
-    submitted = submit_directly(db_session, config.blob_dir, "request")
+    submitted = submit_directly(db_session, config, "request")
     # Then they are not a recipient of new submissions
     item = db_session.scalar(select(Item))
     assert item is not None and pending.user.id not in {r.user_id for r in item.recipients}
@@ -198,11 +198,15 @@ def test_staff_pages_need_a_session(client: FlaskClient, lawyer: LawyerFixture) 
         assert response.status_code == 302 and path_of(response.headers["Location"]) == "/lawyer/login", path
 
 
-def test_file_sizes_read_in_the_lawyers_language(
+def test_file_sizes_use_the_same_localised_units_as_the_public_pages(
     lawyer_client: FlaskClient, db_session: Session, config: Config
 ) -> None:
-    submitted = submit_directly(
-        db_session, config.blob_dir, "text", files=[("скан.pdf", "application/pdf", bytes(1536 * 1024))]
-    )
+    # Given a file of 1.5 binary megabytes, which the public pages call "1,5 МБ"
+    content = b"x" * (3 * 1024 * 1024 // 2)
+    submitted = submit_directly(db_session, config, "text", files=[("scan.pdf", "application/pdf", content)])
+
+    # Then the lawyer's case page says the same, in the lawyer's language
     page = unescape(lawyer_client.get(f"/lawyer/cases/{submitted.number}?lang=ru").get_data(as_text=True))
-    assert "1,5 МБ" in page
+    assert "(1,5 МБ," in page
+    page = unescape(lawyer_client.get(f"/lawyer/cases/{submitted.number}?lang=en").get_data(as_text=True))
+    assert "(1.5 MB," in page

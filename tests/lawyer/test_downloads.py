@@ -34,7 +34,7 @@ def test_download_is_an_attachment_with_safe_headers(
     hostile_name = f"../../invoice{RTL_OVERRIDE}fdp.exe"
     submitted = submit_directly(
         db_session,
-        config.blob_dir,
+        config,
         "see file",
         files=[(hostile_name, "text/html", b"<script>alert(1)</script>")],
     )
@@ -78,7 +78,7 @@ def test_a_lawyer_who_is_not_a_recipient_cannot_download(
     db_session: Session, lawyer_client: FlaskClient, new_client: NewClient, config: Config
 ) -> None:
     submitted = submit_directly(
-        db_session, config.blob_dir, "file", files=[("a.txt", "text/plain", b"secret")]
+        db_session, config, "file", files=[("a.txt", "text/plain", b"secret")]
     )
     newcomer = create_lawyer(db_session, email="newcomer@example.org")
     client = new_client()
@@ -89,8 +89,8 @@ def test_a_lawyer_who_is_not_a_recipient_cannot_download(
 def test_attachment_must_belong_to_the_case_in_the_url(
     lawyer_client: FlaskClient, db_session: Session, config: Config
 ) -> None:
-    first = submit_directly(db_session, config.blob_dir, "one", files=[("a.txt", "text/plain", b"one")])
-    second = submit_directly(db_session, config.blob_dir, "two")
+    first = submit_directly(db_session, config, "one", files=[("a.txt", "text/plain", b"one")])
+    second = submit_directly(db_session, config, "two")
     assert lawyer_client.get(download_path(second.number, first.attachment_ids[0])).status_code == 404
 
 
@@ -98,7 +98,7 @@ def test_a_large_file_streams_in_chunks(
     lawyer_client: FlaskClient, db_session: Session, config: Config
 ) -> None:
     content = os.urandom(3 * 1024 * 1024 + 17)
-    submitted = submit_directly(db_session, config.blob_dir, "big", files=[("big.bin", "x/y", content)])
+    submitted = submit_directly(db_session, config, "big", files=[("big.bin", "x/y", content)])
     response = lawyer_client.get(download_path(submitted.number, submitted.attachment_ids[0]), buffered=False)
     chunks = list(response.response)
     assert len(chunks) > 3
@@ -111,7 +111,7 @@ def test_tampered_ciphertext_breaks_the_stream_instead_of_finishing_it(
 ) -> None:
     # Given an attachment whose last chunk was altered on disk
     content = os.urandom(200_000)
-    submitted = submit_directly(db_session, config.blob_dir, "file", files=[("f.bin", "x/y", content)])
+    submitted = submit_directly(db_session, config, "file", files=[("f.bin", "x/y", content)])
     blob_name = db_session.scalar(select(Attachment.blob_name))
     assert blob_name is not None
     path = BlobStore(config.blob_dir).path_of(blob_name)

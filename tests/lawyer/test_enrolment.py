@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from crypto import fingerprint, identity_from_secret, unwrap_secret
 from intake.models import Invite, User, UserStatus
-from intake.services.accounts import judge_passphrase
+from intake.services.accounts import ZXCVBN_MAX_CHARACTERS, judge_passphrase
 from tests.lawyer.fixtures import NewClient
 from tests.lawyer.helpers import STRONG_PASSPHRASE, csrf_token, enrol, log_in, run_invite, totp_code
 
@@ -147,3 +147,17 @@ def test_weak_passphrases_are_refused_with_reasons(passphrase: str) -> None:
     verdict = judge_passphrase(passphrase, ["someone@example.org"])
     assert not verdict.acceptable
     assert verdict.feedback
+
+
+def test_only_the_first_characters_are_judged_by_zxcvbn() -> None:
+    # Given a passphrase whose judged prefix is one repeated letter and whose
+    # strength lies only beyond it (zxcvbn's cost grows steeply with length)
+    weak_prefix = "a" * ZXCVBN_MAX_CHARACTERS
+    verdict = judge_passphrase(weak_prefix + "Q7#vLx9!pZ2@rT", ["someone@example.org"])
+    # Then the tail does not count: what zxcvbn saw is weak
+    assert not verdict.acceptable
+
+
+def test_long_diceware_passphrases_are_still_judged_by_their_words() -> None:
+    words = " ".join(["lantern", "quarry", "velvet", "orbit", "thistle"] * 25)
+    assert judge_passphrase(words, []).acceptable

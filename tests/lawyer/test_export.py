@@ -116,7 +116,7 @@ def test_the_age_cli_opens_every_file_of_an_export(
     large_file = os.urandom(LARGE_FILE_SIZE // 2) + marker.encode() + os.urandom(LARGE_FILE_SIZE // 2)
     submitted = submit_directly(
         db_session,
-        config.blob_dir,
+        config,
         message,
         files=[("заявление.pdf", "application/pdf", large_file), ("пусто.txt", "text/plain", b"")],
         fields={"help_kind": "detained_relative", "country": "Грузия", "urgency": "days"},
@@ -213,7 +213,7 @@ def test_items_the_lawyer_cannot_read_are_named_in_the_readme_and_left_out(
 ) -> None:
     # Given a case that arrived before a newcomer joined, and the newcomer's note on it
     submitted = submit_directly(
-        db_session, config.blob_dir, "before you", files=[("a.txt", "text/plain", b"x")]
+        db_session, config, "before you", files=[("a.txt", "text/plain", b"x")]
     )
     newcomer = create_lawyer(db_session, email="newcomer@example.org")
     client = new_client()
@@ -246,7 +246,7 @@ def test_items_the_lawyer_cannot_read_are_named_in_the_readme_and_left_out(
 def test_an_invalid_recipient_shows_the_form_again_and_exports_nothing(
     lawyer_client: FlaskClient, db_session: Session, config: Config, recipient: str, error: str
 ) -> None:
-    submitted = submit_directly(db_session, config.blob_dir, "hello")
+    submitted = submit_directly(db_session, config, "hello")
     response = request_export(lawyer_client, submitted.number, recipient)
     assert response.status_code == 400
     assert response.headers["Content-Type"].startswith("text/html")
@@ -257,7 +257,7 @@ def test_an_invalid_recipient_shows_the_form_again_and_exports_nothing(
 def test_a_pasted_secret_key_is_refused_and_not_echoed(
     lawyer_client: FlaskClient, db_session: Session, config: Config, offline_key: OfflineKey
 ) -> None:
-    submitted = submit_directly(db_session, config.blob_dir, "hello")
+    submitted = submit_directly(db_session, config, "hello")
     secret = next(
         line for line in offline_key.key_file.read_text().splitlines() if line.startswith("AGE-SECRET-KEY-")
     )
@@ -276,7 +276,7 @@ def test_only_a_vetted_unlocked_session_can_export(
     config: Config,
     offline_key: OfflineKey,
 ) -> None:
-    submitted = submit_directly(db_session, config.blob_dir, "hello")
+    submitted = submit_directly(db_session, config, "hello")
     export_path = f"/lawyer/cases/{submitted.number}/export"
 
     # Nobody logged in (with a valid CSRF token, so only the session is missing)
@@ -308,7 +308,7 @@ def test_a_damaged_file_breaks_the_export_instead_of_finishing_it(
 ) -> None:
     # Given an attachment whose last chunk was altered on disk
     submitted = submit_directly(
-        db_session, config.blob_dir, "file", files=[("f.bin", "x/y", os.urandom(LARGE_FILE_SIZE))]
+        db_session, config, "file", files=[("f.bin", "x/y", os.urandom(LARGE_FILE_SIZE))]
     )
     blob_name = db_session.scalar(select(Attachment.blob_name))
     assert blob_name is not None
@@ -332,7 +332,7 @@ def test_an_abandoned_export_stops_its_threads(
 ) -> None:
     # Given a client that reads the start of a large export and goes away
     submitted = submit_directly(
-        db_session, config.blob_dir, "big", files=[("big.bin", "x/y", bytes(20 * 1024 * 1024))]
+        db_session, config, "big", files=[("big.bin", "x/y", bytes(20 * 1024 * 1024))]
     )
     response = request_export(lawyer_client, submitted.number, offline_key.recipient, buffered=False)
     chunks = iter(response.response)

@@ -21,7 +21,7 @@ from intake.services.summaries import SummaryPayload, open_summary, seal_summary
 from tests.factories import LawyerFixture, create_lawyer
 from tests.lawyer.fixtures import NewClient
 from tests.lawyer.helpers import log_in, submit_directly, totp_code, unescape
-from tests.submit.multipart import codename_on, csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import codename_on, help_request_parts, post_parts, request_tokens
 
 
 def inbox_numbers(page: str) -> list[int]:
@@ -34,7 +34,7 @@ def with_summary(
     session: Session, config: Config, summary: SummaryPayload, last_activity_days_ago: int = 0
 ) -> int:
     """A case as the submission service now stores it, last active that many days ago."""
-    submitted = submit_directly(session, config.blob_dir, "text")
+    submitted = submit_directly(session, config, "text", summary=False)
     case = session.scalars(select(Case).where(Case.number == submitted.number)).one()
     recipients = submission_recipients(session)
     assert recipients is not None
@@ -54,7 +54,7 @@ def test_a_new_request_gets_a_summary_encrypted_like_its_items(
     # Given a request sent in Russian by somebody in danger right now
     submitter = new_client()
     parts = help_request_parts(
-        csrf_token(submitter, "/request?lang=ru"),
+        request_tokens(submitter, "/request?lang=ru"),
         urgency="danger_now",
         help_kind="mobilisation",
         country="Армения",
@@ -90,8 +90,9 @@ def test_urgent_open_cases_come_first_then_latest_activity(
     new_urgent = with_summary(db_session, config, SummaryPayload("desertion", "danger_now", "", "ru"), 2)
     closed_urgent = with_summary(db_session, config, SummaryPayload("desertion", "danger_now", "", "ru"), 0)
     db_session.scalars(select(Case).where(Case.number == closed_urgent)).one().status = CaseStatus.CLOSED
+    db_session.commit()
     # A case from before summaries existed still lists, ranked as possibly urgent
-    old_style = submit_directly(db_session, config.blob_dir, "from before summaries").number
+    old_style = submit_directly(db_session, config, "from before summaries", summary=False).number
     db_session.scalars(select(Case).where(Case.number == old_style)).one().last_activity_day = (
         dt.date.today() - dt.timedelta(days=3)
     )

@@ -21,7 +21,7 @@ from tests.lawyer.helpers import (
     totp_code,
     unescape,
 )
-from tests.submit.multipart import Upload, codename_on, help_request_parts, post_parts
+from tests.submit.multipart import Upload, codename_on, help_request_parts, post_parts, request_tokens
 from tests.submit.multipart import csrf_token as submit_csrf_token
 
 
@@ -68,7 +68,7 @@ def test_init_setup_invite_vet_submit_read_reply(
     submitter.environ_base["wsgi.url_scheme"] = "https"
     evidence = b"%PDF-1.4 evidence" * 1000
     parts = help_request_parts(
-        submit_csrf_token(submitter, "/request"),
+        request_tokens(submitter, "/request"),
         "Мене примусово мобілізували. I need help.",
         [Upload("statement.pdf", evidence, content_type="application/pdf")],
     )

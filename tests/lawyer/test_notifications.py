@@ -19,7 +19,14 @@ from tests.factories import LawyerFixture, create_lawyer
 from tests.lawyer.fixtures import NewClient
 from tests.lawyer.helpers import post_form
 from tests.mail import ReceivedMail, free_port, smtp_server
-from tests.submit.multipart import Text, codename_on, csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import (
+    Text,
+    codename_on,
+    csrf_token,
+    help_request_parts,
+    post_parts,
+    request_tokens,
+)
 
 
 @pytest.fixture
@@ -46,7 +53,7 @@ def run_notify(app: Flask) -> str:
 
 def send_request(submitter: FlaskClient, marker: str, urgency: str) -> FlaskClient:
     parts = help_request_parts(
-        csrf_token(submitter, "/request"), f"Помогите {marker}", country=marker, urgency=urgency
+        request_tokens(submitter, "/request"), f"Помогите {marker}", country=marker, urgency=urgency
     )
     codename = codename_on(post_parts(submitter, "/request", parts).get_data(as_text=True))
     submitter.post("/codename", data={"csrf_token": csrf_token(submitter, "/codename"), "codename": codename})

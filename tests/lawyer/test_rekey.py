@@ -104,7 +104,7 @@ def early_case(
 ) -> SubmittedCase:
     """A request with a file, a reply and a note, all from before the newcomer was vetted."""
     submitted = submit_directly(
-        db_session, config.blob_dir, "early request", files=[("évidence.pdf", "application/pdf", ATTACHMENT)]
+        db_session, config, "early request", files=[("évidence.pdf", "application/pdf", ATTACHMENT)]
     )
     path = f"/lawyer/cases/{submitted.number}"
     post_reply(lawyer_client, path, {"reply-message": "we are on it"})
@@ -206,7 +206,7 @@ def test_items_the_lawyer_cannot_read_are_left_untouched(
 ) -> None:
     # Given a request only the first lawyer can read, then a note by a lawyer vetted later
     submitted = submit_directly(
-        db_session, config.blob_dir, "early", files=[("a.txt", "text/plain", b"first lawyer only")]
+        db_session, config, "early", files=[("a.txt", "text/plain", b"first lawyer only")]
     )
     second = create_lawyer(db_session, email="second@example.org")
     second_client = logged_in(new_client, second)
@@ -232,7 +232,7 @@ def test_a_damaged_file_keeps_its_item_as_it_was(
     db_session: Session, config: Config, lawyer: LawyerFixture, lawyer_client: FlaskClient
 ) -> None:
     submitted = submit_directly(
-        db_session, config.blob_dir, "file", files=[("f.bin", "x/y", os.urandom(200_000))]
+        db_session, config, "file", files=[("f.bin", "x/y", os.urandom(200_000))]
     )
     create_lawyer(db_session, email="newcomer@example.org")
     blob_path = BlobStore(config.blob_dir).path_of(
@@ -253,12 +253,12 @@ def test_a_damaged_file_keeps_its_item_as_it_was(
 def test_the_rekey_section_shows_only_while_a_readable_item_is_out_of_date(
     db_session: Session, config: Config, lawyer: LawyerFixture, lawyer_client: FlaskClient
 ) -> None:
-    submitted = submit_directly(db_session, config.blob_dir, "request")
+    submitted = submit_directly(db_session, config, "request")
     path = f"/lawyer/cases/{submitted.number}"
     assert REKEY_SECTION not in unescape(lawyer_client.get(path).get_data(as_text=True))
     # a lawyer suspended since still names the item
     suspended = create_lawyer(db_session, email="suspended@example.org")
-    later = submit_directly(db_session, config.blob_dir, "later request")
+    later = submit_directly(db_session, config, "later request")
     set_status(db_session, suspended, UserStatus.SUSPENDED)
     later_path = f"/lawyer/cases/{later.number}"
     assert REKEY_SECTION in unescape(lawyer_client.get(later_path).get_data(as_text=True))

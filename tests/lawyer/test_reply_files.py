@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from flask import Flask
@@ -10,17 +11,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake.models import Attachment, Item, ItemKind
+from intake.request_limits import FORM_BODY_LIMIT
 from tests.lawyer.fixtures import NewClient
 from tests.lawyer.helpers import post_reply, unescape
 from tests.submit.helpers import stored_state
-from tests.submit.multipart import Text, Upload, codename_on, csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import (
+    Text,
+    Upload,
+    codename_on,
+    csrf_token,
+    help_request_parts,
+    post_parts,
+    request_tokens,
+)
 
 POWER_OF_ATTORNEY = "Доверенность: настоящим уполномочиваю…".encode() * 50
 
 
 def submitter_with_case(new_client: NewClient) -> FlaskClient:
     submitter = new_client()
-    receipt = post_parts(submitter, "/request", help_request_parts(csrf_token(submitter, "/request")))
+    receipt = post_parts(submitter, "/request", help_request_parts(request_tokens(submitter, "/request")))
     codename = codename_on(receipt.get_data(as_text=True))
     submitter.post("/codename", data={"csrf_token": csrf_token(submitter, "/codename"), "codename": codename})
     return submitter
@@ -73,5 +83,42 @@ def test_a_refused_reply_keeps_no_file(
         [Text("reply-csrf_token", "forged"), Text("reply-message", "hi"), *files],
     )
     assert forged.status_code == 400
+    assert stored_state(app) == before
+    assert db_session.scalar(select(func.count()).select_from(Item).where(Item.kind == ItemKind.REPLY)) == 0
+
+
+def test_a_reply_streams_files_larger_than_any_other_form_may_send(
+    app: Flask, lawyer_client: FlaskClient, new_client: NewClient, db_session: Session
+) -> None:
+    # Given a document larger than the 1 MiB every non-upload route takes
+    submitter_with_case(new_client)
+    scan = bytes(FORM_BODY_LIMIT + 512 * 1024)
+
+    # When a lawyer attaches it to a reply
+    page = post_reply(
+        lawyer_client, "/lawyer/cases/1", {"reply-message": "Скан приказа"}, [Upload("скан.pdf", scan)]
+    )
+
+    # Then it is streamed in and stored like any upload
+    assert "Reply sent" in page
+    attachment = db_session.scalars(select(Attachment).join(Item).where(Item.kind == ItemKind.REPLY)).one()
+    assert attachment.ciphertext_size > len(scan)
+
+
+def test_a_file_over_the_limit_is_named_and_the_reply_waits_as_typed(
+    app: Flask, lawyer_client: FlaskClient, new_client: NewClient, db_session: Session
+) -> None:
+    # Given a service that takes files of at most 64 KiB
+    submitter_with_case(new_client)
+    app.config["INTAKE"] = dataclasses.replace(app.config["INTAKE"], max_file_bytes=64 * 1024)
+    before = stored_state(app)
+
+    # When a reply carries one small file and one over the limit
+    files = [Upload("доверенность.pdf", POWER_OF_ATTORNEY), Upload("видео.mp4", bytes(100 * 1024))]
+    page = post_reply(lawyer_client, "/lawyer/cases/1", {"reply-message": "Посмотрите видео"}, files)
+
+    # Then nothing is sent or kept, the page names the file, and the message is still in the form
+    assert "“видео.mp4” is larger than this service accepts; nothing was sent." in unescape(page)
+    assert "Посмотрите видео</textarea>" in unescape(page)
     assert stored_state(app) == before
     assert db_session.scalar(select(func.count()).select_from(Item).where(Item.kind == ItemKind.REPLY)) == 0

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from config import Config
 from intake.models import LawyerSession
-from intake.return_path import safe_return_path
+from intake.staff.return_path import safe_return_path
 from tests.factories import LawyerFixture
 from tests.lawyer.helpers import allow_totp_again, csrf_token, submit_directly, totp_code
 
@@ -38,7 +38,7 @@ def log_in_from(client: FlaskClient, login_url: str, lawyer: LawyerFixture) -> s
 def test_a_lawyer_whose_session_ended_returns_to_their_case(
     lawyer_client: FlaskClient, lawyer: LawyerFixture, db_session: Session, config: Config
 ) -> None:
-    submitted = submit_directly(db_session, config.blob_dir, "text")
+    submitted = submit_directly(db_session, config, "text")
     case_path = f"/lawyer/cases/{submitted.number}?lang=ru"
     lawyer_client.get(case_path)
 

@@ -29,13 +29,13 @@ def found(page: str) -> list[int]:
 def test_finds_words_in_messages_answers_and_file_names_whatever_their_case(
     lawyer_client: FlaskClient, db_session: Session, config: Config
 ) -> None:
-    deserter = submit_directly(db_session, config.blob_dir, "Я покинул часть под Белгородом в марте").number
+    deserter = submit_directly(db_session, config, "Я покинул часть под Белгородом в марте").number
     relative = submit_directly(
-        db_session, config.blob_dir, "Брат задержан", fields={"country": "Казахстан"}
+        db_session, config, "Брат задержан", fields={"country": "Казахстан"}
     ).number
     with_file = submit_directly(
         db_session,
-        config.blob_dir,
+        config,
         "см. файл",
         files=[("Повестка-военкомат.pdf", "application/pdf", b"%PDF")],
     ).number
@@ -51,7 +51,7 @@ def test_finds_words_in_messages_answers_and_file_names_whatever_their_case(
 def test_a_lawyer_finds_only_what_their_key_opens(
     client: FlaskClient, lawyer: LawyerFixture, db_session: Session, config: Config
 ) -> None:
-    submit_directly(db_session, config.blob_dir, "секретное слово")
+    submit_directly(db_session, config, "секретное слово")
     newcomer = create_lawyer(db_session, email="newcomer@example.org")
     log_in(client, newcomer.user.email, newcomer.passphrase, totp_code(newcomer.totp_secret, None))
     assert found(search(client, "секретное")[1]) == []
@@ -72,7 +72,7 @@ def test_the_query_is_kept_nowhere(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level("DEBUG")
-    submit_directly(db_session, config.blob_dir, "обычный текст")
+    submit_directly(db_session, config, "обычный текст")
     search(lawyer_client, "искомоеслово")
     assert "искомоеслово" not in caplog.text
     assert "искомоеслово".encode() not in database_rows(app)
@@ -84,7 +84,7 @@ def test_a_search_stops_at_its_limits_and_says_so(
     # The limits made small for the test
     monkeypatch.setattr(search_service, "MAX_CASES_SCANNED", 3)
     monkeypatch.setattr(search_service, "ITEM_BATCH", 2)
-    numbers = [submit_directly(db_session, config.blob_dir, f"дело номер {i}").number for i in range(5)]
+    numbers = [submit_directly(db_session, config, f"дело номер {i}").number for i in range(5)]
     _status, page = search(lawyer_client, "дело номер")
     # most recently active first: the highest numbers, all from today
     assert found(page) == sorted(numbers[-3:])

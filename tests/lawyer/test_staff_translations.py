@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
 from flask.testing import FlaskClient
 
 from tests.translations import ROOT, TRANSLATED_LANGUAGES, extract, load, placeholder_problems, untranslated
@@ -41,3 +42,15 @@ def test_staff_translations_keep_their_placeholders(language: str) -> None:
 )
 def test_the_login_page_speaks_the_chosen_language(client: FlaskClient, language: str, heading: str) -> None:
     assert heading in client.get(f"/lawyer/login?lang={language}").get_data(as_text=True)
+
+
+def test_the_shared_staff_code_is_in_the_staff_catalogue(extracted: Catalog) -> None:
+    # intake/staff/ (forms, enrolment) sits beside the blueprints, so the extraction config must name it.
+    keywords = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None}
+    found = [
+        message[0] if isinstance(message, tuple) else message
+        for path in sorted((ROOT / "intake" / "staff").rglob("*.py"))
+        for _line, message, _comments, _context in extract_from_file("python", str(path), keywords=keywords)
+    ]
+    assert len(found) > 20
+    assert [message for message in found if message not in extracted] == []

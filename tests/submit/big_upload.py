@@ -24,7 +24,13 @@ from intake.db import session_factory
 from intake.models import Case
 from tests.conftest import make_config
 from tests.submit.helpers import create_readers
-from tests.submit.multipart import Upload, codename_on, csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import (
+    Upload,
+    codename_on,
+    help_request_parts,
+    post_parts,
+    request_tokens,
+)
 
 BLOCK = os.urandom(1024 * 1024)
 
@@ -63,7 +69,7 @@ def main(work_dir: Path, sizes: list[int]) -> dict[str, object]:
     client.environ_base["wsgi.url_scheme"] = "https"
 
     # Warm up every code path on a small upload, so the baseline includes them.
-    warm_up = help_request_parts(csrf_token(client, "/request"), files=[Upload("warm-up.bin", BLOCK)])
+    warm_up = help_request_parts(request_tokens(client, "/request"), files=[Upload("warm-up.bin", BLOCK)])
     assert post_parts(client, "/request", warm_up).status_code == 200
     baseline = peak_rss_bytes()
 
@@ -74,7 +80,7 @@ def main(work_dir: Path, sizes: list[int]) -> dict[str, object]:
     ]
     started = time.monotonic()
     response = post_parts(
-        client, "/request", help_request_parts(csrf_token(client, "/request"), files=uploads)
+        client, "/request", help_request_parts(request_tokens(client, "/request"), files=uploads)
     )
     seconds = time.monotonic() - started
     assert response.status_code == 200, response.status_code

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,12 +10,16 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crypto import Identity, decrypt_stream_padded, encrypt_stream_padded
+from crypto import Identity, decrypt_stream_padded
 from intake.db import session_factory
-from intake.models import Attachment, Case, Item, ItemKind, Source
+from intake.models import Attachment, Case, Item, Source
 from intake.services.blobstore import BlobStore
-from intake.services.items import AttachmentMeta, ItemPayload, open_item, seal_item
+from intake.services.cases import add_reply as add_case_reply
+from intake.services.cases import reply_recipients
+from intake.services.items import ItemPayload, open_item
+from intake.services.submissions import receive_upload, upload_limits
 from tests.factories import LawyerFixture, create_lawyer, set_recovery_key
+from tests.submit.multipart import BOUNDARY, Part, Upload, body_bytes
 
 
 @dataclass(frozen=True)
@@ -69,38 +72,21 @@ def decrypt_attachment(app: Flask, attachment: Attachment, identity: Identity) -
 def add_reply(
     app: Flask, session: Session, readers: ReadersFixture, message: str, files: dict[str, bytes] | None = None
 ) -> Item:
-    """A lawyer's reply as the lawyer pages store it: also encrypted to the source."""
+    """A lawyer's reply stored by the case service, its files received like any upload."""
     case = session.scalars(select(Case)).one()
-    recipients = [readers.lawyer.identity.recipient, readers.recovery.recipient, case.source.reply_recipient]
-    store = BlobStore(app.config["INTAKE"].blob_dir)
-    metas: list[AttachmentMeta] = []
-    rows: list[Attachment] = []
-    for position, (filename, content) in enumerate((files or {}).items()):
-        with store.writer() as blob:
-            encrypt_stream_padded(io.BytesIO(content), blob, recipients)
-            blob.publish()
-        meta = AttachmentMeta(str(uuid.uuid4()), filename, "text/plain", len(content))
-        metas.append(meta)
-        rows.append(
-            Attachment(
-                id=uuid.UUID(meta.attachment_id),
-                position=position,
-                blob_name=blob.name,
-                ciphertext_size=blob.size,
-            )
-        )
-    item = Item(
-        case=case,
-        seq=case.activity_seq + 1,
-        kind=ItemKind.REPLY,
-        author_id=readers.lawyer.user.id,
-        created_day=case.created_day,
-        ciphertext=seal_item(ItemPayload(message=message, attachments=tuple(metas)), recipients),
-        visible_to_source=True,
-        attachments=rows,
-    )
-    case.activity_seq += 1
-    case.item_count += 1
-    session.add(item)
-    session.commit()
-    return item
+    parts: list[Part] = [
+        Upload(name, content, content_type="text/plain") for name, content in (files or {}).items()
+    ]
+    config = app.config["INTAKE"]
+    with receive_upload(
+        io.BytesIO(body_bytes(parts)),
+        BOUNDARY.encode(),
+        upload_limits(config),
+        reply_recipients(session, case),
+        BlobStore(config.blob_dir),
+        lambda _fields: None,
+    ) as upload:
+        add_case_reply(session, case, readers.lawyer.user, message, upload.files)
+    return session.scalars(
+        select(Item).where(Item.case_id == case.id).order_by(Item.seq.desc()).limit(1)
+    ).one()

@@ -122,12 +122,35 @@ def csrf_token(client: FlaskClient, path: str) -> str:
     return match.group(1)
 
 
+@dataclass(frozen=True)
+class RequestTokens:
+    """What the help-request form carries before its answers: CSRF token and sealed codename."""
+
+    csrf: str
+    form_codename: str
+    # As the form shows it to the submitter.
+    codename: str
+
+
+def request_tokens(client: FlaskClient, path: str = "/request") -> RequestTokens:
+    page = client.get(path).get_data(as_text=True)
+    return request_tokens_on(page)
+
+
+def request_tokens_on(page: str) -> RequestTokens:
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    sealed = re.search(r'name="form_codename" value="([^"]+)"', page)
+    assert csrf and sealed, "the page is not the help-request form"
+    return RequestTokens(csrf.group(1), sealed.group(1), codename_on(page))
+
+
 def help_request_parts(
-    token: str,
+    tokens: RequestTokens | str,
     message: str = "Мне нужна помощь юриста.",
     files: list[Upload] | None = None,
     **answers: str,
 ) -> list[Part]:
+    """The form as a browser sends it; a bare CSRF token stands for a form without its codename."""
     fields = {
         "help_kind": "desertion",
         "country": "Грузия",
@@ -136,8 +159,12 @@ def help_request_parts(
         "contact_value": "",
         **answers,
     }
+    if isinstance(tokens, str):
+        head = [Text("csrf_token", tokens)]
+    else:
+        head = [Text("csrf_token", tokens.csrf), Text("form_codename", tokens.form_codename)]
     return [
-        Text("csrf_token", token),
+        *head,
         *(Text(name, value) for name, value in fields.items()),
         Text("message", message),
         *(files or [Upload("", b"")]),
@@ -148,3 +175,15 @@ def codename_on(page: str) -> str:
     match = re.search(r'<p class="codename" id="codename"[^>]*>([^<]+)</p>', page)
     assert match, "no codename on the page"
     return match.group(1).strip()
+
+
+def kept_files_on(page: str) -> str:
+    match = re.search(r'name="kept_files" value="([^"]+)"', page)
+    assert match, "the form keeps no files"
+    return match.group(1)
+
+
+def csrf_token_on(page: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert match, "the page has no CSRF token"
+    return match.group(1)

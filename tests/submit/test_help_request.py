@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import DecryptionError, derive_codename_keys, padded_length
+from crypto.codename import RUSSIAN
 from intake.models import Case, CaseStatus, ItemKind, ItemRecipient, Source, UserStatus
 from intake.services.keyring import instance_keys, kdf_params
 from intake.services.multipart_stream import READ_CHUNK_BYTES
@@ -22,7 +23,14 @@ from tests.submit.helpers import (
     decrypt_item,
     stored_state,
 )
-from tests.submit.multipart import Upload, codename_on, csrf_token, help_request_parts, post_parts
+from tests.submit.multipart import (
+    Upload,
+    codename_on,
+    csrf_token,
+    help_request_parts,
+    post_parts,
+    request_tokens,
+)
 
 
 def _only_case(session: Session) -> Case:
@@ -33,7 +41,7 @@ def test_russian_request_with_a_cyrillic_file_reaches_the_lawyer_and_the_recover
     app: Flask, client: FlaskClient, db_session: Session, readers: ReadersFixture
 ) -> None:
     # Given a Russian-speaking submitter
-    token = csrf_token(client, "/request?lang=ru")
+    token = request_tokens(client, "/request?lang=ru")
     message = "Я ушёл из части в марте.\nНужна консультация: что мне грозит?"
     scan = "Повестка — скан страницы 1.pdf"
     scan_bytes = b"%PDF-1.4 \xd0\x9f\x00\xff"
@@ -45,12 +53,14 @@ def test_russian_request_with_a_cyrillic_file_reaches_the_lawyer_and_the_recover
         help_request_parts(token, message, [Upload(scan, scan_bytes, content_type="application/pdf")]),
     )
 
-    # Then the receipt, in Russian, shows a seven-word codename
+    # Then the receipt, in Russian, shows a codename of eight Russian words
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Ваше обращение отправлено" in page
     codename = codename_on(page)
-    assert len(codename.split()) == 7
+    assert set(codename.split()) <= set(RUSSIAN.words)
+    assert len(codename.split()) == RUSSIAN.words_per_codename == 8
+    assert '<p class="codename" id="codename" lang="ru">' in page
 
     # And a new case holds one item the lawyer and the recovery key can read
     case = _only_case(db_session)
@@ -88,7 +98,7 @@ def test_russian_request_with_a_cyrillic_file_reaches_the_lawyer_and_the_recover
 def test_ukrainian_text_and_filenames(
     client: FlaskClient, db_session: Session, readers: ReadersFixture
 ) -> None:
-    token = csrf_token(client, "/request?lang=uk")
+    token = request_tokens(client, "/request?lang=uk")
     message = "Мого брата затримали біля кордону. Що робити? Ґанок, їжа, є'."
     files = [Upload("Довідка про затримання (копія).jpg", b"\xff\xd8\xff", content_type="image/jpeg")]
     response = post_parts(
@@ -119,7 +129,7 @@ def test_files_of_edge_sizes_arrive_intact(
     # The boundary's line break right after a chunk-sized file must not end up in the file.
     uploads = [Upload(f"файл-{index}.bin", content) for index, content in enumerate(contents)]
     response = post_parts(
-        client, "/request", help_request_parts(csrf_token(client, "/request"), files=uploads)
+        client, "/request", help_request_parts(request_tokens(client, "/request"), files=uploads)
     )
     assert response.status_code == 200
     item = _only_case(db_session).items[0]
@@ -141,7 +151,7 @@ def test_filenames_lose_client_directories(
 ) -> None:
     # A backslash travels escaped inside the quoted filename, as old Windows browsers sent paths.
     uploads = [Upload("../../etc/паспорт.png", b"png"), Upload("C:\\\\Users\\\\Иван\\\\скан.png", b"png")]
-    post_parts(client, "/request", help_request_parts(csrf_token(client, "/request"), files=uploads))
+    post_parts(client, "/request", help_request_parts(request_tokens(client, "/request"), files=uploads))
     payload = decrypt_item(_only_case(db_session).items[0], readers.lawyer.identity)
     assert [meta.filename for meta in payload.attachments] == ["паспорт.png", "скан.png"]
 
@@ -149,7 +159,7 @@ def test_filenames_lose_client_directories(
 def test_case_numbers_count_up(client: FlaskClient, db_session: Session, readers: ReadersFixture) -> None:
     for _ in range(2):
         assert (
-            post_parts(client, "/request", help_request_parts(csrf_token(client, "/request"))).status_code
+            post_parts(client, "/request", help_request_parts(request_tokens(client, "/request"))).status_code
             == 200
         )
     assert sorted(db_session.scalars(select(Case.number))) == [1, 2]
@@ -159,7 +169,7 @@ def test_a_message_of_the_full_length_is_accepted(
     client: FlaskClient, db_session: Session, readers: ReadersFixture
 ) -> None:
     message = "щ" * 100_000
-    response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request"), message))
+    response = post_parts(client, "/request", help_request_parts(request_tokens(client, "/request"), message))
     assert response.status_code == 200
     assert decrypt_item(_only_case(db_session).items[0], readers.lawyer.identity).message == message
 
@@ -174,19 +184,21 @@ def test_a_message_of_the_full_length_is_accepted(
         pytest.param({"message": "  "}, "напишите хотя бы несколько слов", id="no-message"),
     ],
 )
-def test_an_invalid_form_is_shown_again_and_nothing_is_kept(
+def test_an_invalid_form_is_shown_again_with_its_file_kept_encrypted(
     app: Flask, client: FlaskClient, readers: ReadersFixture, answers: dict[str, str], expected: str
 ) -> None:
-    token = csrf_token(client, "/request?lang=ru")
+    token = request_tokens(client, "/request?lang=ru")
     message = answers.pop("message", "Помогите")
     parts = help_request_parts(token, message, [Upload("документ.txt", b"secret words")], **answers)
     response = post_parts(client, "/request", parts)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert expected in page
-    assert "Выбранные файлы не сохранены" in page
+    assert "<li>документ.txt</li>" in page
     assert "<script>" not in page
-    assert stored_state(app) == NOTHING_STORED
+    state = stored_state(app)
+    assert (state.sources, state.cases, state.items, state.attachments) == (0, 0, 0, 0)
+    assert [path.parent.name for path in state.blob_files] == ["kept"]
 
 
 @pytest.mark.parametrize("world", ["empty", "pending-lawyer", "no-recovery-key"])

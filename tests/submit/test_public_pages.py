@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from intake import create_app
 from tests.conftest import make_config
 from tests.submit.helpers import ReadersFixture
+from tests.submit.multipart import csrf_token, help_request_parts, post_parts, request_tokens
 
 FORM_PAGE_BUDGET_BYTES = 30 * 1024
 SCRIPT_TAG = '<script src="/static/upload-progress.js" defer>'
@@ -75,3 +76,58 @@ def test_landing_page_names_the_organisation_when_configured(tmp_path: Path, dat
     client = app.test_client()
     page = client.get("/?lang=uk", base_url="https://localhost").get_data(as_text=True)
     assert "Цей сервіс веде Правозащитная группа «Тест»." in page
+
+
+@pytest.mark.parametrize(
+    ("lang", "hidden_data", "what_to_do", "never_altered"),
+    [
+        ("ru", "В фотографиях и документах есть скрытые данные", "отправьте вместо фотографии её скриншот", "Мы никогда не меняем присланные файлы"),
+        ("uk", "У фотографіях і документах є приховані дані", "надішліть замість фотографії її знімок екрана", "Ми ніколи не змінюємо надіслані файли"),
+    ],
+)
+def test_the_file_field_warns_about_hidden_data_in_photos_and_documents(
+    client: FlaskClient, readers: ReadersFixture, lang: str, hidden_data: str, what_to_do: str, never_altered: str
+) -> None:
+    page = client.get(f"/request?lang={lang}").get_data(as_text=True)
+    warning = re.search(r'<div class="warning" id="attachments-metadata">(.*?)</div>', page, re.DOTALL)
+    assert warning, "no metadata warning beside the file field"
+    for advice in (hidden_data, what_to_do, never_altered, "Scrambled Exif", "mat2"):
+        assert advice in warning.group(1)
+    # Screen readers announce the warning with the file field.
+    assert re.search(r'<input[^>]*aria-describedby="attachments-hint attachments-metadata"[^>]*type="file"', page)
+
+
+@pytest.mark.parametrize(
+    ("lang", "level", "skip"),
+    [("ru", "«Наиболее безопасный»", "Перейти к основному содержанию"), ("uk", "«Найбезпечніший»", "Перейти до основного вмісту")],
+)
+def test_tor_browser_security_level_has_its_own_localised_name_and_pages_have_a_skip_link(
+    client: FlaskClient, lang: str, level: str, skip: str
+) -> None:
+    page = client.get(f"/?lang={lang}").get_data(as_text=True)
+    assert level in page and "Safest" not in page
+    assert f'<a class="skip-link" href="#main">{skip}</a>' in page
+    assert '<main id="main"' in page
+
+
+def test_errors_are_tied_to_their_fields_for_screen_readers(client: FlaskClient, readers: ReadersFixture) -> None:
+    # Given a codename form sent empty
+    token = csrf_token(client, "/codename?lang=ru")
+    page = client.post("/codename", data={"csrf_token": token, "codename": ""}).get_data(as_text=True)
+
+    # Then the field is marked invalid and points at its error list
+    field = re.search(r"<input[^>]*id=\"codename\"[^>]*>", page)
+    assert field
+    assert 'aria-invalid="true"' in field.group(0)
+    assert 'aria-describedby="codename-errors"' in field.group(0)
+    assert '<ul class="errors" id="codename-errors">' in page
+
+
+def test_a_missing_choice_marks_its_fieldset_and_the_hint_stays_linked(client: FlaskClient, readers: ReadersFixture) -> None:
+    parts = help_request_parts(request_tokens(client, "/request?lang=uk"), "Текст", [], help_kind="")
+    page = post_parts(client, "/request", parts).get_data(as_text=True)
+    assert '<fieldset aria-describedby="help_kind-errors" aria-invalid="true">' in page
+    assert re.search(r'<input[^>]*aria-invalid="true"[^>]*name="help_kind"', page)
+    country = re.search(r"<input[^>]*id=\"country\"[^>]*>", page)
+    assert country and 'aria-describedby="country-hint"' in country.group(0)
+    assert "aria-invalid" not in country.group(0)

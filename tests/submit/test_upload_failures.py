@@ -22,10 +22,12 @@ from tests.submit.multipart import (
     Text,
     Upload,
     body_bytes,
+    codename_on,
     csrf_token,
     help_request_parts,
     post_parts,
     post_stream,
+    request_tokens,
 )
 
 
@@ -50,7 +52,7 @@ def test_a_truncated_body_stores_nothing(
     app: Flask, client: FlaskClient, readers: ReadersFixture, keep_fraction: float
 ) -> None:
     parts = help_request_parts(
-        csrf_token(client, "/request"), files=[Upload("big.bin", bytes(5 * READ_CHUNK_BYTES))]
+        request_tokens(client, "/request"), files=[Upload("big.bin", bytes(5 * READ_CHUNK_BYTES))]
     )
     body = body_bytes(parts)
     response = post_stream(client, "/request", TruncatedBody(body, int(len(body) * keep_fraction)), len(body))
@@ -62,7 +64,7 @@ def test_a_body_without_its_closing_boundary_stores_nothing(
     app: Flask, client: FlaskClient, readers: ReadersFixture
 ) -> None:
     # A body cut off after a whole file part but before the closing boundary.
-    parts = help_request_parts(csrf_token(client, "/request"), files=[Upload("a.bin", b"abc")])
+    parts = help_request_parts(request_tokens(client, "/request"), files=[Upload("a.bin", b"abc")])
     body = body_bytes(parts)
     cut = body[: body.rindex(b"--" + b"-" * 4)]
     response = post_stream(client, "/request", TruncatedBody(cut, len(cut)), len(cut))
@@ -74,8 +76,9 @@ def test_a_body_without_its_closing_boundary_stores_nothing(
 def test_a_file_without_a_valid_csrf_token_first_is_refused_before_it_is_stored(
     app: Flask, client: FlaskClient, readers: ReadersFixture, token: str
 ) -> None:
-    good = csrf_token(client, "/request?lang=ru")
-    parts = help_request_parts(good, files=[Upload("a.txt", b"x" * 100)])
+    tokens = request_tokens(client, "/request?lang=ru")
+    good = tokens.csrf
+    parts = help_request_parts(tokens, files=[Upload("a.txt", b"x" * 100)])
     csrf_part = parts.pop(0)
     if token == "wrong":
         parts.insert(0, Text("csrf_token", good[:-4] + "AAAA"))
@@ -90,7 +93,7 @@ def test_a_file_without_a_valid_csrf_token_first_is_refused_before_it_is_stored(
 def test_a_form_without_files_still_needs_its_csrf_token(
     app: Flask, client: FlaskClient, readers: ReadersFixture
 ) -> None:
-    parts = help_request_parts(csrf_token(client, "/request"))[1:]
+    parts = help_request_parts(request_tokens(client, "/request"))[1:]
     parts = [part for part in parts if isinstance(part, Text)]
     response = post_parts(client, "/request", parts)
     assert response.status_code == 400
@@ -127,27 +130,37 @@ def _client(app: Flask) -> FlaskClient:
 
 
 @pytest.mark.parametrize(
-    ("sizes", "limit_text"),
+    ("sizes", "too_large"),
     [
-        pytest.param([3 * READ_CHUNK_BYTES + 1], "192 КБ", id="one-file-over-the-file-limit"),
+        pytest.param([3 * READ_CHUNK_BYTES + 1, 1000], "часть-0.bin", id="one-file-over-the-file-limit"),
         pytest.param(
-            [3 * READ_CHUNK_BYTES, 2 * READ_CHUNK_BYTES, 1], "320 КБ", id="files-together-over-the-total"
+            [3 * READ_CHUNK_BYTES, 2 * READ_CHUNK_BYTES, 1], "часть-2.bin", id="files-together-over-the-total"
         ),
     ],
 )
-def test_an_upload_over_a_limit_gets_a_413_page_in_russian_and_stores_nothing(
-    small_limits_app: Flask, readers: ReadersFixture, sizes: list[int], limit_text: str
+def test_a_file_over_a_limit_brings_the_form_back_with_every_answer_and_the_other_files_kept(
+    small_limits_app: Flask, readers: ReadersFixture, sizes: list[int], too_large: str
 ) -> None:
+    # Given a form sent without JavaScript (no size check before sending) with one file too many bytes
     client = _client(small_limits_app)
     uploads = [Upload(f"часть-{index}.bin", bytes(size)) for index, size in enumerate(sizes)]
-    response = post_parts(
-        client, "/request", help_request_parts(csrf_token(client, "/request?lang=ru"), files=uploads)
-    )
+    tokens = request_tokens(client, "/request?lang=ru")
+    parts = help_request_parts(tokens, "Долгое письмо о моём сыне.", uploads, country="Армения")
+    response = post_parts(client, "/request", parts)
+
+    # Then the form comes back naming that file, with every answer as typed
     page = response.get_data(as_text=True)
-    assert response.status_code == 413
-    assert "Вы отправили больше, чем принимает этот сервис" in page
-    assert f"Предел — {limit_text}." in page
-    assert stored_state(small_limits_app) == NOTHING_STORED
+    assert response.status_code == 400
+    assert f"«{too_large}» не отправлен: он больше, чем принимает этот сервис." in page
+    assert "Долгое письмо о моём сыне.</textarea>" in page
+    assert 'value="Армения"' in page
+    assert codename_on(page) == tokens.codename
+    # And the other files wait, encrypted, to go with the corrected form
+    kept = [upload.filename for upload in uploads if upload.filename != too_large]
+    assert all(f"<li>{name}</li>" in page for name in kept)
+    state = stored_state(small_limits_app)
+    assert (state.sources, state.cases, state.items, state.attachments) == (0, 0, 0, 0)
+    assert [path.parent.name for path in state.blob_files] == ["kept"] * len(kept)
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_reading(
@@ -199,20 +212,23 @@ def test_too_many_submissions_get_a_429_page_that_says_when_to_retry(
 ) -> None:
     client = _client(rate_limited_app)
     for _ in range(2):
-        response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request?lang=ru")))
+        response = post_parts(client, "/request", help_request_parts(request_tokens(client, "/request?lang=ru")))
         assert response.status_code == 200
-    response = post_parts(client, "/request", help_request_parts(csrf_token(client, "/request")))
+    response = post_parts(client, "/request", help_request_parts(request_tokens(client, "/request")))
     page = response.get_data(as_text=True)
     assert response.status_code == 429
     assert re.search(r"Попробуйте снова примерно через 60 минут\.", page), page
+    assert "Пожалуйста, немного подождите" in page
+    assert "это не значит, что вы сделали что-то не так" in page
+    assert "Кнопка «Назад» в браузере обычно возвращает то, что вы ввели" in page
     assert stored_state(rate_limited_app).cases == 2
 
     # A new browser (no cookie) has its own allowance, but the service-wide limit,
     # which counted every attempt so far, still holds.
     other = _client(rate_limited_app)
-    assert post_parts(other, "/request", help_request_parts(csrf_token(other, "/request"))).status_code == 200
+    assert post_parts(other, "/request", help_request_parts(request_tokens(other, "/request"))).status_code == 200
     third = _client(rate_limited_app)
-    assert post_parts(third, "/request", help_request_parts(csrf_token(third, "/request"))).status_code == 429
+    assert post_parts(third, "/request", help_request_parts(request_tokens(third, "/request"))).status_code == 429
     assert stored_state(rate_limited_app).cases == 3
 
 
@@ -259,7 +275,7 @@ def test_a_database_failure_mid_submission_leaves_no_blob_and_no_case(
     app.config["PROPAGATE_EXCEPTIONS"] = False
     uploads = [Upload("один.bin", bytes(2 * READ_CHUNK_BYTES)), Upload("два.bin", b"2")]
     response = post_parts(
-        client, "/request?lang=ru", help_request_parts(csrf_token(client, "/request"), files=uploads)
+        client, "/request?lang=ru", help_request_parts(request_tokens(client, "/request"), files=uploads)
     )
     assert response.status_code in (500, 503)
     assert "не сохранено" in response.get_data(as_text=True)

@@ -48,6 +48,9 @@ HELP_REQUEST_QUESTIONS: tuple[Question, ...] = (
         choices=(
             Choice("desertion", lazy_gettext("I left my unit (desertion or absence without leave)")),
             Choice("mobilisation", lazy_gettext("I am refusing mobilisation or a call-up")),
+            Choice("relative_left_unit", lazy_gettext("A relative of mine left their unit")),
+            Choice("relative_avoiding_mobilisation", lazy_gettext("A relative of mine is hiding from mobilisation")),
+            Choice("relative_missing", lazy_gettext("A relative of mine is missing")),
             Choice("detained_relative", lazy_gettext("A relative of mine is detained")),
             Choice("other", lazy_gettext("Something else")),
         ),
@@ -56,7 +59,9 @@ HELP_REQUEST_QUESTIONS: tuple[Question, ...] = (
     Question(
         name="country",
         label=lazy_gettext("Which country are you in now?"),
-        hint=lazy_gettext("The country is enough. Do not write your address."),
+        hint=lazy_gettext(
+            "The country is enough. Do not write your address. If you write about a relative, where they are."
+        ),
     ),
     Question(
         name="urgency",

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 
-from intake.lawyer.access import intake_config
+from intake.configuration import current_config
 from intake.models import User
 from intake.services.accounts import (
     EnrolmentError,
@@ -45,14 +45,14 @@ def enrolment_totp_secret(token: str) -> str:
     stored = session.get(ENROLMENT_TOTP_KEY)
     if isinstance(stored, str):
         try:
-            seed = open_enrolment_totp(intake_config(), enrolment_id, base64.b64decode(stored))
+            seed = open_enrolment_totp(current_config(), enrolment_id, base64.b64decode(stored))
         except binascii.Error:
             seed = None
         if seed is not None:
             return seed
     seed = new_totp_secret()
     session[ENROLMENT_TOTP_KEY] = base64.b64encode(
-        seal_enrolment_totp(intake_config(), enrolment_id, seed)
+        seal_enrolment_totp(current_config(), enrolment_id, seed)
     ).decode()
     return seed
 

@@ -21,11 +21,11 @@ from wtforms.validators import DataRequired, EqualTo, Length, Regexp, Validation
 
 from crypto import is_valid_recipient
 from intake.models import CaseStatus
+from intake.questions import question
 from intake.services.accounts import MAX_PASSPHRASE_LENGTH
 from intake.services.cases import MAX_MESSAGE_LENGTH
 from intake.services.inbox import InboxFilters, InboxOrder
 from intake.services.search import MAX_QUERY_CHARS, MIN_QUERY_CHARS
-from intake.submit.fields import question
 
 # Only the shape: addresses are never mailed to, they are login names that people read.
 EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
