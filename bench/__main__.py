@@ -14,11 +14,12 @@ from bench import (
     inbox_bench,
     login_bench,
     submit_bench,
+    triage_bench,
     upload_bench,
 )
 
 if __name__ == "__main__":
     logging.disable(logging.INFO)
     quick = "--quick" in sys.argv[1:]
-    for module in (crypto_bench, login_bench, upload_bench, download_bench, submit_bench, inbox_bench, browser_encrypt_bench):
+    for module in (crypto_bench, login_bench, upload_bench, download_bench, submit_bench, inbox_bench, triage_bench, browser_encrypt_bench):
         module.main(quick=quick)

@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
 GIB = 1024**3
 DEFAULT_MAX_FILE_BYTES = 2 * GIB
 DEFAULT_MAX_SUBMISSION_BYTES = 4 * GIB
+# The SMTP URL schemes intake.services.mailer speaks, so a typo cannot send in the clear.
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 ONION_ORIGIN = re.compile(r"^https?://[a-z2-7]{56}\.onion/?$")
 # Scheme, host and optional port: where staff reach this instance.
 BASE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/?$")
@@ -80,6 +83,10 @@ class Config:
     # The lawyers' address (INTAKE_BASE_URL) for invitation links, never the
     # request's Host header; None: links are shown as paths.
     base_url: str | None = None
+    # Where `intake notify` sends content-free email (see intake.services.mailer); None: no email.
+    # It may hold the SMTP password.
+    smtp_url: str | None = field(default=None, repr=False)
+    notify_sender: str = "intake@localhost"
 
     @property
     def is_production(self) -> bool:
@@ -137,6 +144,8 @@ class Config:
             global_login_rate_limit=_rate_limit(env, "INTAKE_GLOBAL_LOGIN_RATE_LIMIT", "120 per hour"),
             retention_days=_optional_positive_int(env, "INTAKE_RETENTION_DAYS"),
             base_url=_base_url(env),
+            smtp_url=_smtp_url(env),
+            notify_sender=env.get("INTAKE_NOTIFY_FROM") or "intake@localhost",
         )
 
 
@@ -205,3 +214,17 @@ def _base_url(env: Mapping[str, str]) -> str | None:
     if value is not None and not BASE_URL.match(value):
         raise ConfigError("INTAKE_BASE_URL must be http(s)://host[:port], e.g. the lawyers' onion address")
     return value.rstrip("/") if value else None
+
+
+def _smtp_url(env: Mapping[str, str]) -> str | None:
+    value = _read_secret(env, "INTAKE_SMTP_URL")
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in SMTP_SCHEMES and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ConfigError("INTAKE_SMTP_URL must be smtp://, smtp+starttls:// or smtps:// with a host")
+    return value

@@ -12,7 +12,9 @@ from intake.db import session_factory
 from intake.models import Attachment
 from intake.services.blobstore import BlobStore
 from intake.services.chunked_uploads import ChunkedUploads
-from intake.services.clock import utc_now
+from intake.services.clock import utc_now, utc_today
+from intake.services.mailer import MailConfigError, Mailer
+from intake.services.notifications import notify
 from intake.services.retention import purge_expired_cases
 
 intake_cli = AppGroup("intake", help="Operate this Intake instance.")
@@ -53,3 +55,27 @@ def sweep_command() -> None:
     click.echo(f"removed {removed} orphaned blob file(s)")
     abandoned = ChunkedUploads(store).sweep_abandoned()
     click.echo(f"removed {abandoned} abandoned chunked upload(s)")
+
+
+@intake_cli.command("notify")
+def notify_command() -> None:
+    """Send due content-free notifications: urgent alerts, then at most one digest a day per lawyer.
+
+    Run it every few minutes (urgent alerts wait for the next run).
+    """
+    config = current_config()
+    if config.smtp_url is None:
+        click.echo("notifications: INTAKE_SMTP_URL is not set, nothing sent")
+        return
+    try:
+        mailer = Mailer.from_url(config.smtp_url, config.notify_sender)
+    except MailConfigError as error:
+        raise click.ClickException(str(error)) from None
+    with session_factory()() as session:
+        report = notify(session, mailer, utc_today())
+    click.echo(
+        f"notifications: {report.urgent_alerts} urgent alert(s), {report.digests} digest(s), "
+        f"{report.failures} failure(s)"
+    )
+    if report.failures:
+        raise SystemExit(1)

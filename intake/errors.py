@@ -6,7 +6,7 @@ import logging
 import time
 import traceback
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import BuildError
 
 from intake.extensions import limiter
+from intake.staff.return_path import return_path_of
 
 logger = logging.getLogger("intake.errors")
 
@@ -41,7 +42,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(401)
     def login_required(_error: HTTPException) -> ResponseReturnValue:
         try:
-            return redirect(url_for("lawyer.login"))
+            ended = 1 if g.get("staff_session_ended") else None
+            return redirect(url_for("lawyer.login", next=return_path_of(request), ended=ended))
         except BuildError:
             return render_error(403)
 

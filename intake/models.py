@@ -93,6 +93,8 @@ class InstanceKeys(Base):
     # Case numbers come from this counter, never from max(number) + 1, so a
     # number freed by retention is never given to somebody else's case.
     last_case_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Urgent requests not yet announced by `intake notify`: a count, never which case.
+    urgent_alerts_pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class User(Base):
@@ -160,6 +162,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_status_number", "status", "number"),
         Index("ix_cases_assignee_id_number", "assignee_id", "number"),
+        # The inbox's default orders: latest activity first.
+        Index("ix_cases_last_activity_day_number", "last_activity_day", "number"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -231,12 +235,42 @@ class Attachment(Base):
     item: Mapped[Item] = relationship(back_populates="attachments")
 
 
+class CaseSummary(Base):
+    """What the inbox shows about a case (help type, urgency, language, country), as one
+    padded age ciphertext to the same recipients as the case's first item.
+
+    A separate row, so cases from before summaries existed simply have none;
+    nothing in it is ever indexed or stored in plaintext.
+    """
+
+    __tablename__ = "case_summaries"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+
+    case: Mapped[Case] = relationship()
+
+
 class CaseRead(Base):
     __tablename__ = "case_reads"
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     seen_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NotificationSettings(Base):
+    """A lawyer's opt-in to content-free email, and what their last digest counted up to."""
+
+    __tablename__ = "notification_settings"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    daily_digest: Mapped[bool] = mapped_column(default=False)
+    urgent_alerts: Mapped[bool] = mapped_column(default=False)
+    digest_sent_day: Mapped[dt.date | None] = mapped_column(Date)
+    # Counters the last digest (or the opt-in) reached; the next one reports the difference.
+    seen_case_number: Mapped[int] = mapped_column(Integer, default=0)
+    seen_follow_ups: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuditEvent(Base):

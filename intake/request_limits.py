@@ -2,7 +2,9 @@
 
 Bodies: large ones only where they are streamed and encrypted, files nowhere
 else. Werkzeug's form parser writes a file part larger than 500 KB to a temp file,
-which would be plaintext on disk. Only the upload views read bodies
+which would be plaintext on disk. Only the upload views (the help request,
+the submitter's follow-up, the browser's ciphertext chunks and final request,
+a lawyer's reply with files) read bodies
 themselves (intake/services/multipart_stream.py, encrypting as they go);
 every other route gets a small body limit and a form parser that refuses a
 file part where it starts, before any of its bytes are kept.
@@ -29,7 +31,7 @@ LARGEST_PAGE = 1_000_000
 # These parse their own bodies and enforce their own limits while streaming
 # (INTAKE_MAX_SUBMISSION_BYTES; a ciphertext chunk's size for the chunked uploads).
 STREAMED_UPLOAD_ENDPOINTS = frozenset(
-    {"submit.send_request", "submit.send_follow_up", "submit.send_encrypted_request", "submit.append_chunk"}
+    {"submit.send_request", "submit.send_follow_up", "submit.send_encrypted_request", "submit.append_chunk", "lawyer.reply"}
 )
 
 

@@ -1,6 +1,7 @@
 """A unique marker sent as a message, an answer, a filename and file content
 must be nowhere at rest or in the logs, in any common encoding, and yet be
-readable by the lawyer it was meant for."""
+readable by the lawyer it was meant for: not even after the inbox decrypted
+its summary and a lawyer searched for it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from intake.db import engine
 from intake.models import Base, Case
+from tests.lawyer.helpers import csrf_token as staff_csrf_token
+from tests.lawyer.helpers import log_in, totp_code
 from tests.submit.helpers import ReadersFixture, create_readers, decrypt_attachment, decrypt_item
 from tests.submit.multipart import (
     Text,
@@ -141,6 +144,16 @@ def test_a_canary_is_nowhere_but_in_the_ciphertext(
         Upload("второй.bin", marker.encode("utf-16-le")),
     ]
     assert post_parts(client, "/replies", follow_up).status_code == 302
+
+    # And a lawyer triaged the inbox (summaries decrypted) and searched for the marker itself
+    staff = app.test_client()
+    staff.environ_base["wsgi.url_scheme"] = "https"
+    lawyer = readers.lawyer
+    log_in(staff, lawyer.user.email, lawyer.passphrase, totp_code(lawyer.totp_secret, None))
+    assert marker in staff.get("/lawyer/").get_data(as_text=True)
+    search_token = staff_csrf_token(staff.get("/lawyer/search").get_data(as_text=True))
+    results = staff.post("/lawyer/search", data={"csrf_token": search_token, "query": marker})
+    assert 'href="/lawyer/cases/1"' in results.get_data(as_text=True)
 
     # Then no stored byte, temp file or log line holds it in any encoding
     assert leaks_at_rest(app, forms, started, caplog, capfd) == []

@@ -59,6 +59,9 @@ def test_development_generates_and_keeps_a_local_secret(tmp_path: Path) -> None:
         ({"INTAKE_MAX_FILE_BYTES": "lots"}, "must be an integer"),
         ({"INTAKE_MAX_FILE_BYTES": "0"}, "must be positive"),
         ({"INTAKE_ONION_LOCATION": "https://example.org"}, "v3 .onion"),
+        ({"INTAKE_SMTP_URL": "http://mail.example.org"}, "INTAKE_SMTP_URL must be"),
+        ({"INTAKE_SMTP_URL": "smtps://"}, "INTAKE_SMTP_URL must be"),
+        ({"INTAKE_SMTP_URL": "smtp://mail.example.org:99999"}, "INTAKE_SMTP_URL must be"),
     ],
 )
 def test_unsafe_or_malformed_settings_are_refused(tmp_path: Path, environ: dict[str, str], message: str) -> None:
@@ -78,6 +81,18 @@ def test_repr_hides_secrets(tmp_path: Path) -> None:
     )
     assert LONG_SECRET not in repr(config)
     assert "pw@" not in repr(config)
+
+
+def test_repr_hides_the_smtp_password(tmp_path: Path) -> None:
+    config = Config.from_env(
+        {
+            "SECRET_KEY": LONG_SECRET,
+            "INTAKE_DATA_DIR": str(tmp_path),
+            "INTAKE_SMTP_URL": "smtp+starttls://intake:mail-pw@mail.example.org:587",
+        }
+    )
+    assert config.smtp_url == "smtp+starttls://intake:mail-pw@mail.example.org:587"
+    assert "mail-pw" not in repr(config)
 
 
 RATE_LIMIT_SETTINGS = (

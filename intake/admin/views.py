@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers.response import Response as BaseResponse
 
+from intake.admin.audit_labels import action_label, detail_label
 from intake.admin.forms import InviteForm
 from intake.configuration import current_config
 from intake.db import get_session
@@ -13,6 +14,7 @@ from intake.extensions import limiter
 from intake.models import Role, User, UserStatus
 from intake.request_limits import page_argument
 from intake.services import accounts, audit, vetting
+from intake.services.cases import staff_emails
 from intake.staff.access import StaffContext, requires_admin
 from intake.staff.enrolment import enrolment_page
 from intake.staff.forms import AdminSetupForm, ConfirmForm
@@ -102,11 +104,34 @@ def change_status(staff: StaffContext, person_id: uuid.UUID, status: str) -> Bas
         vetting.change_status(db, staff.user, person, UserStatus(status))
     except ValueError:
         flash(_("That change is not possible for this person."), "error")
+    else:
+        flash(_status_changed(person), "success")
     return redirect(url_for(".person", person_id=person.id))
+
+
+def _status_changed(person: User) -> str:
+    if person.status is UserStatus.VETTED:
+        return _(
+            "%(email)s is approved: new requests are encrypted to their key from now on. "
+            "Older cases need “Give access now” on the case page.",
+            email=person.email,
+        )
+    if person.status is UserStatus.SUSPENDED:
+        return _("%(email)s is suspended and can no longer log in.", email=person.email)
+    if person.status is UserStatus.REVOKED:
+        return _("%(email)s is revoked.", email=person.email)
+    return _("%(email)s is waiting for approval again.", email=person.email)
 
 
 @bp.get("/audit")
 @requires_admin
 def audit_log(staff: StaffContext) -> str:
-    page = audit.recent_events(get_session(), page_argument())
-    return render_template("admin/audit.html", audit_page=page)
+    db = get_session()
+    page = audit.recent_events(db, page_argument())
+    emails = staff_emails(db)
+    return render_template(
+        "admin/audit.html",
+        audit_page=page,
+        action_label=action_label,
+        detail_label=lambda event: detail_label(event, emails),
+    )

@@ -2,7 +2,19 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -12,12 +24,19 @@ from wtforms.fields.choices import SelectChoice
 from intake import questions
 from intake.configuration import current_config
 from intake.db import get_session
-from intake.extensions import limiter
+from intake.errors import render_error
+from intake.extensions import csrf, limiter
+from intake.i18n import LANGUAGES
+from intake.lawyer.reply_upload import StorageFull, reply_recipients, streamed_reply
 from intake.models import Case, CaseStatus, User
 from intake.ratelimit import global_key
 from intake.request_limits import page_argument
-from intake.services import accounts, cases, downloads, export, lawyer_sessions, rekey
+from intake.services import accounts, cases, downloads, export, lawyer_sessions, notifications, rekey
+from intake.services import search as search_service
 from intake.services.blobstore import BlobStore
+from intake.services.inbox import SCAN_LIMIT
+from intake.services.inbox import inbox as inbox_page
+from intake.services.multipart_stream import MalformedUpload, UploadInterrupted, UploadTooLarge
 from intake.staff.access import (
     StaffContext,
     loads_case,
@@ -35,16 +54,26 @@ from intake.staff.forms import (
     InboxFilterForm,
     LoginForm,
     MessageForm,
+    NotificationsForm,
     RekeyForm,
+    ReplyForm,
+    SearchForm,
     StatusForm,
 )
 from intake.staff.limits import global_login_rate_limit, login_rate_limit
+from intake.staff.return_path import safe_return_path
 
 bp = Blueprint("lawyer", __name__, url_prefix="/lawyer")
 # Stored answers are stable choice values; show them as the form asked them.
 bp.add_app_template_global(questions.question_label, "question_label")
 bp.add_app_template_global(questions.answer_label, "answer_label")
 
+# The reply form's CSRF token, as its prefix names it; checked inside the upload stream.
+REPLY_CSRF_FIELD = "reply-csrf_token"
+CODE_ALREADY_USED = _l(
+    "This code was already used. Wait until your authenticator app shows the next one (at most "
+    "30 seconds), then type that one."
+)
 LOGIN_FAILED = _l(
     "Those details did not work. Check them and try again; after several attempts, wait a few minutes."
 )
@@ -52,7 +81,12 @@ LOGIN_FAILED = _l(
 
 @bp.context_processor
 def staff_context() -> dict[str, object]:
-    return {"home_endpoint": "lawyer.inbox", "status_labels": STATUS_LABELS, "logout_form": ConfirmForm()}
+    return {
+        "home_endpoint": "lawyer.inbox",
+        "status_labels": STATUS_LABELS,
+        "language_names": LANGUAGES,
+        "logout_form": ConfirmForm(),
+    }
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -62,18 +96,22 @@ def staff_context() -> dict[str, object]:
 def login() -> str | BaseResponse:
     if g.get("current_user") is not None:
         return redirect(url_for(".inbox"))
-    form = LoginForm()
+    form = LoginForm(next=request.args.get("next"))
     if form.validate_on_submit():
         db = get_session()
-        logged_in = accounts.log_in(
-            db, current_config(), form.email.data, form.passphrase.data, form.totp_code.data
-        )
+        try:
+            logged_in = accounts.log_in(
+                db, current_config(), form.email.data, form.passphrase.data, form.totp_code.data
+            )
+        except accounts.CodeAlreadyUsed:
+            flash(CODE_ALREADY_USED, "error")
+            return render_template("lawyer/login.html", form=form, session_ended=False)
         if logged_in is not None:
             ticket = lawyer_sessions.start_session(db, logged_in.user, logged_in.identity_secret)
             start_staff_session(ticket)
-            return redirect(url_for(".inbox"))
+            return redirect(safe_return_path(form.next.data) or url_for(".inbox"))
         flash(LOGIN_FAILED, "error")
-    return render_template("lawyer/login.html", form=form)
+    return render_template("lawyer/login.html", form=form, session_ended="ended" in request.args)
 
 
 @bp.post("/logout")
@@ -111,16 +149,38 @@ def pending(staff: StaffContext) -> str:
 @bp.get("/")
 @requires_vetted
 def inbox(staff: StaffContext) -> str:
-    db = get_session()
     form = InboxFilterForm(request.args)
     form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Anyone")))
-    filters = cases.InboxFilters(
-        status=_case_status_or_none(form.status.data),
-        assignee_id=_uuid_or_none(form.assignee.data),
-        unassigned_only=form.assignee.data == "nobody",
+    page = inbox_page(get_session(), staff.user, staff.identity, form.filters(), page_argument())
+    return render_template(
+        "lawyer/inbox.html", form=form, inbox=page, filter_args=form.query_args(), scan_limit=SCAN_LIMIT
     )
-    page = cases.inbox(db, staff.user, filters, page_argument())
-    return render_template("lawyer/inbox.html", form=form, inbox=page, filter_args=_filter_args(form))
+
+
+@bp.route("/search", methods=["GET", "POST"])
+@requires_vetted
+def search(staff: StaffContext) -> str | tuple[str, int]:
+    form = SearchForm()
+    if not form.is_submitted():
+        return render_template("lawyer/search.html", form=form, result=None)
+    if not form.validate():
+        return render_template("lawyer/search.html", form=form, result=None), 400
+    result = search_service.search(get_session(), staff.user, staff.identity, form.query.data)
+    return render_template("lawyer/search.html", form=form, result=result)
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@requires_vetted
+def notification_settings(staff: StaffContext) -> str | BaseResponse:
+    db = get_session()
+    current = notifications.preferences(db, staff.user)
+    form = NotificationsForm(daily_digest=current.daily_digest, urgent_alerts=current.urgent_alerts)
+    if form.validate_on_submit():
+        chosen = notifications.Preferences(bool(form.daily_digest.data), bool(form.urgent_alerts.data))
+        notifications.set_preferences(db, staff.user, chosen)
+        flash(_("Notification settings saved."), "success")
+        return redirect(url_for(".notification_settings"))
+    return render_template("lawyer/notifications.html", form=form, email=staff.user.email)
 
 
 @bp.get("/cases/<int:case_number>")
@@ -131,16 +191,50 @@ def case(staff: StaffContext, case: Case) -> str:
 
 
 @bp.post("/cases/<int:case_number>/reply")
+@csrf.exempt
 @requires_vetted
 @loads_case
-def reply(staff: StaffContext, case: Case) -> BaseResponse:
-    form = MessageForm(prefix="reply")
-    if form.validate_on_submit():
-        cases.add_reply(get_session(), case, staff.user, form.message.data)
-        flash(_("Reply sent. The submitter sees it when they return with their codename."), "success")
-    else:
-        flash(_("The reply was empty or too long; nothing was sent."), "error")
+def reply(staff: StaffContext, case: Case) -> str | tuple[str, int] | BaseResponse:
+    sealed_to = reply_recipients(case)
+    with streamed_reply(sealed_to.file_recipients, REPLY_CSRF_FIELD) as upload:
+        form = ReplyForm(formdata=upload.fields, prefix="reply")
+        if not form.validate():
+            flash(_("The reply was empty or too long; nothing was sent, no file was kept."), "error")
+            return redirect(url_for(".case", case_number=case.number))
+        if upload.too_large:
+            # Read to their end and dropped: sending the reply without them would mislead.
+            for filename in upload.too_large:
+                flash(
+                    _("“%(name)s” is larger than this service accepts; nothing was sent.", name=filename),
+                    "error",
+                )
+            return _case_page(staff, case, ExportForm(), reply_form=form), 400
+        cases.add_reply(
+            get_session(),
+            case,
+            staff.user,
+            form.message.data,
+            upload.files,
+            status_after=CaseStatus(form.status_after.data),
+            recipients=sealed_to.recipients,
+        )
+    flash(_("Reply sent. The submitter sees it when they return with their codename."), "success")
     return redirect(url_for(".case", case_number=case.number))
+
+
+@bp.errorhandler(UploadTooLarge)
+def reply_too_large(error: UploadTooLarge) -> tuple[str, int]:
+    return render_error(413, limit_text=_size_text(error.limit_bytes) if error.limit_bytes else "")
+
+
+@bp.errorhandler(MalformedUpload)
+def reply_malformed(error: MalformedUpload) -> tuple[str, int]:
+    return render_error(400, interrupted=isinstance(error, UploadInterrupted))
+
+
+@bp.errorhandler(StorageFull)
+def reply_storage_full(_error: StorageFull) -> tuple[str, int]:
+    return render_error(503)
 
 
 @bp.post("/cases/<int:case_number>/note")
@@ -163,6 +257,7 @@ def change_status(staff: StaffContext, case: Case) -> BaseResponse:
     form = StatusForm()
     if form.validate_on_submit():
         cases.set_status(get_session(), case, staff.user, CaseStatus(form.status.data))
+        flash(_("Status saved."), "success")
     return redirect(url_for(".case", case_number=case.number))
 
 
@@ -175,6 +270,7 @@ def assign(staff: StaffContext, case: Case) -> BaseResponse:
     form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Nobody")), include_nobody=False)
     if form.validate_on_submit():
         cases.assign(db, case, staff.user, _uuid_or_none(form.assignee.data))
+        flash(_("Assignment saved."), "success")
     return redirect(url_for(".case", case_number=case.number))
 
 
@@ -258,8 +354,10 @@ def _flash_rekey_report(report: rekey.RekeyReport) -> None:
         flash(_("Nothing to do: every item already opens for every current lawyer."), "success")
 
 
-def _case_page(staff: StaffContext, case: Case, export_form: ExportForm) -> str:
-    """The case page; a refused export shows it again with the export form's errors."""
+def _case_page(
+    staff: StaffContext, case: Case, export_form: ExportForm, reply_form: ReplyForm | None = None
+) -> str:
+    """The case page; a refused export or reply shows it again with that form as it was sent."""
     db = get_session()
     items = cases.read_case(db, case, staff.user, staff.identity)
     status_form = StatusForm(status=case.status.value)
@@ -271,7 +369,7 @@ def _case_page(staff: StaffContext, case: Case, export_form: ExportForm) -> str:
         "lawyer/case.html",
         case=case,
         items=items,
-        reply_form=MessageForm(prefix="reply"),
+        reply_form=reply_form or ReplyForm(prefix="reply"),
         note_form=MessageForm(prefix="note"),
         status_form=status_form,
         assign_form=assign_form,
@@ -292,13 +390,6 @@ def _assignee_choices(first: SelectChoice, include_nobody: bool = True) -> list[
     return choices
 
 
-def _case_status_or_none(value: str | None) -> CaseStatus | None:
-    try:
-        return CaseStatus(value) if value else None
-    except ValueError:
-        return None
-
-
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(value) if value else None
@@ -306,9 +397,9 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
         return None
 
 
-def _filter_args(form: InboxFilterForm) -> dict[str, str]:
-    return {
-        name: value
-        for name, value in (("status", form.status.data), ("assignee", form.assignee.data))
-        if value
-    }
+def _size_text(size: int) -> str:
+    """A size in the public pages' words: their `describe_size` filter, which lawyer templates use too.
+
+    The submit blueprint registers it for the whole app; this blueprint may not import it.
+    """
+    return str(current_app.jinja_env.filters["describe_size"](size))

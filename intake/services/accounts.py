@@ -297,6 +297,10 @@ def key_fingerprint(user: User) -> str:
 # Login --------------------------------------------------------------------------------
 
 
+class CodeAlreadyUsed(Exception):
+    """The passphrase was right, but this TOTP code was already used once: wait for the next."""
+
+
 def log_in(session: Session, config: Config, email: str, passphrase: str, totp_code: str) -> LoggedIn | None:
     """Check passphrase and TOTP and unwrap the identity; None for every kind of failure.
 
@@ -304,6 +308,8 @@ def log_in(session: Session, config: Config, email: str, passphrase: str, totp_c
     one Argon2 verification before anything else is decided, and every
     failure writes one audit row, so nobody learns from the answer or its
     timing whether an account exists, is locked, or which factor was wrong.
+    The one exception, CodeAlreadyUsed (raised after the failure is counted
+    and recorded), needs the right passphrase and a once-valid code.
     """
     now = utc_now()
     params = kdf_params(config)
@@ -321,6 +327,11 @@ def log_in(session: Session, config: Config, email: str, passphrase: str, totp_c
     if not totp.consume_totp(session, config, user, totp_code, now):
         _count_second_factor_failure(user, now)
         _record_failed_login(session, user)
+        # Only somebody who knows the passphrase and holds a code that worked
+        # before learns this; without it a lawyer just enrolled would retype
+        # the code from enrolment until locked out.
+        if totp.code_already_used(config, user, totp_code, now):
+            raise CodeAlreadyUsed
         return None
     try:
         identity_secret = unwrap_secret(user.wrapped_private_key, passphrase, _wrap_context(user.id))

@@ -1,8 +1,7 @@
-"""Working a case: the inbox, reading items, replying, notes, status and assignment.
+"""Working a case: reading items, replying, notes, status and assignment.
 
-The inbox is built from metadata columns alone. Item contents are decrypted
-only while a case page is rendered, with the identity the request unlocked,
-and never written anywhere.
+Item contents are decrypted only while a case page is rendered, with the
+identity the request unlocked, and never written anywhere.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from crypto import DecryptionError, Identity
@@ -28,13 +27,12 @@ from intake.models import (
     UserStatus,
 )
 from intake.services import audit
-from intake.services.clock import utc_now
+from intake.services.clock import utc_today
 from intake.services.downloads import safe_filename
 from intake.services.items import ItemPayload, open_item, seal_item
 from intake.services.keyring import RecipientSet, submission_recipients, vetted_lawyers
 from intake.services.submissions import EncryptedFile
 
-INBOX_PAGE_SIZE = 50
 MAX_MESSAGE_LENGTH = 100_000
 
 
@@ -42,84 +40,7 @@ class NobodyCanRead(RuntimeError):
     """There is no vetted lawyer or no recovery key, so nothing new may be encrypted."""
 
 
-# Inbox ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InboxFilters:
-    status: CaseStatus | None = None
-    # Only this lawyer's cases; or, with unassigned_only, only cases nobody has.
-    assignee_id: uuid.UUID | None = None
-    unassigned_only: bool = False
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    number: int
-    created_day: dt.date
-    status: CaseStatus
-    assignee_email: str | None
-    item_count: int
-    unread: bool
-
-
-@dataclass(frozen=True)
-class InboxPage:
-    rows: list[InboxRow]
-    page: int
-    page_count: int
-    total: int
-
-
-def inbox(session: Session, viewer: User, filters: InboxFilters, page: int) -> InboxPage:
-    conditions = []
-    if filters.status is not None:
-        conditions.append(Case.status == filters.status)
-    if filters.unassigned_only:
-        conditions.append(Case.assignee_id.is_(None))
-    elif filters.assignee_id is not None:
-        conditions.append(Case.assignee_id == filters.assignee_id)
-    total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
-    page_count = max(1, -(-total // INBOX_PAGE_SIZE))
-    page = min(max(page, 1), page_count)
-    # A deep page skips its OFFSET rows inside an index holding just the
-    # filter column and the number, and only the page's own rows meet the
-    # joins; an OFFSET over the joined rows cost time linear in the depth.
-    page_numbers = (
-        select(Case.number)
-        .where(*conditions)
-        .order_by(Case.number.desc())
-        .limit(INBOX_PAGE_SIZE)
-        .offset((page - 1) * INBOX_PAGE_SIZE)
-        .subquery()
-    )
-    query = (
-        select(
-            Case.number,
-            Case.created_day,
-            Case.status,
-            User.email,
-            Case.item_count,
-            Case.activity_seq,
-            CaseRead.seen_seq,
-        )
-        .join(page_numbers, page_numbers.c.number == Case.number)
-        .outerjoin(User, User.id == Case.assignee_id)
-        .outerjoin(CaseRead, and_(CaseRead.case_id == Case.id, CaseRead.user_id == viewer.id))
-        .order_by(Case.number.desc())
-    )
-    rows = [
-        InboxRow(
-            number=row.number,
-            created_day=row.created_day,
-            status=row.status,
-            assignee_email=row.email,
-            item_count=row.item_count,
-            unread=row.seen_seq is None or row.seen_seq < row.activity_seq,
-        )
-        for row in session.execute(query)
-    ]
-    return InboxPage(rows=rows, page=page, page_count=page_count, total=total)
+# Finding cases --------------------------------------------------------------------
 
 
 def case_by_number(session: Session, number: int) -> Case | None:
@@ -224,27 +145,42 @@ def _mark_read(session: Session, case: Case, viewer: User) -> None:
 # Writing to a case ------------------------------------------------------------------
 
 
-def reply_recipients(session: Session, case: Case) -> list[str]:
-    """Whom a reply and its files are encrypted to: the submitter's codename key, the lawyers, recovery."""
-    return [case.source.reply_recipient, *_current_recipients(session).recipients]
+def reply_recipients(session: Session, case: Case, recipients: RecipientSet | None = None) -> list[str]:
+    """Whom a reply and its files are encrypted to: the submitter's codename key, the lawyers, recovery.
+
+    Pass the `recipients` that `add_reply` will be given, so the files and the
+    reply are sealed to the same people even if somebody is vetted meanwhile.
+    """
+    recipients = recipients or current_recipients(session)
+    return [case.source.reply_recipient, *recipients.recipients]
 
 
 def add_reply(
-    session: Session, case: Case, author: User, message: str, files: Sequence[EncryptedFile] = ()
+    session: Session,
+    case: Case,
+    author: User,
+    message: str,
+    files: Sequence[EncryptedFile] = (),
+    *,
+    status_after: CaseStatus | None = None,
+    recipients: RecipientSet | None = None,
 ) -> None:
     """A reply the submitter reads with their codename; lawyers and recovery can read it too.
 
-    `files` were encrypted to `reply_recipients` as they were received; they
-    are published here and deleted again if the reply cannot be stored.
+    `files` were encrypted to `reply_recipients` (given the same
+    `recipients`) as they were received; they are published with the commit,
+    and deleted again if the reply cannot be stored. `status_after` is the
+    status the case moves to with the reply (the reply form preselects "waiting
+    for the submitter" first); None leaves it as it is.
     """
-    recipients = _current_recipients(session)
+    recipients = recipients or current_recipients(session)
     payload = ItemPayload(message=message, attachments=tuple(file.meta for file in files))
     item = _append_item(
         session,
         case,
         author,
         ItemKind.REPLY,
-        seal_item(payload, [case.source.reply_recipient, *recipients.recipients]),
+        seal_item(payload, reply_recipients(session, case, recipients)),
         recipients,
         visible_to_source=True,
     )
@@ -258,6 +194,9 @@ def add_reply(
         for position, file in enumerate(files)
     ]
     audit.record(session, "case.replied", actor=author, case_number=case.number)
+    if status_after is not None and status_after is not case.status:
+        case.status = status_after
+        audit.record(session, "case.status", actor=author, case_number=case.number, detail=status_after.value)
     try:
         for file in files:
             file.blob.publish()
@@ -272,7 +211,7 @@ def add_reply(
 
 def add_note(session: Session, case: Case, author: User, message: str) -> None:
     """An internal note: encrypted to lawyers and recovery, never to the submitter."""
-    recipients = _current_recipients(session)
+    recipients = current_recipients(session)
     _append_item(
         session,
         case,
@@ -286,7 +225,7 @@ def add_note(session: Session, case: Case, author: User, message: str) -> None:
     session.commit()
 
 
-def _current_recipients(session: Session) -> RecipientSet:
+def current_recipients(session: Session) -> RecipientSet:
     recipients = submission_recipients(session)
     if recipients is None:
         raise NobodyCanRead
@@ -307,7 +246,7 @@ def _append_item(
     session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
     session.refresh(case)
     next_seq = (session.scalar(select(func.max(Item.seq)).where(Item.case_id == case.id)) or 0) + 1
-    today = utc_now().date()
+    today = utc_today()
     item = Item(
         id=uuid.uuid4(),
         case_id=case.id,
@@ -332,7 +271,7 @@ def set_status(session: Session, case: Case, actor: User, status: CaseStatus) ->
     if status is not case.status:
         # Retention counts from the last activity: closing a case that was
         # quiet for months must not get it deleted by the next sweep.
-        case.last_activity_day = utc_now().date()
+        case.last_activity_day = utc_today()
     case.status = status
     audit.record(session, "case.status", actor=actor, case_number=case.number, detail=status.value)
     session.commit()

@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from crypto import DecryptionError, decrypt_padded, encrypt_padded, encrypt_stream_padded
-from intake.models import Attachment, Case, Item, ItemRecipient, User, UserStatus
+from intake.models import Attachment, Case, CaseSummary, Item, ItemRecipient, User, UserStatus
 from intake.services import audit
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.cases import NobodyCanRead, case_items
@@ -109,9 +109,22 @@ def rekey_case(
         else:
             report += _rekey_item(session, store, case, item.id, identity_secret, recipients)
     if report.rekeyed_items:
+        _rekey_summary(session, case, identity_secret, recipients)
         audit.record(session, "case.rekeyed", actor=actor, case_number=case.number, detail=report.describe())
         session.commit()
     return report
+
+
+def _rekey_summary(session: Session, case: Case, identity_secret: str, recipients: RecipientSet) -> None:
+    """The inbox summary follows its items, so a lawyer who can read the case can triage it."""
+    summary = session.get(CaseSummary, case.id)
+    if summary is None:
+        return
+    try:
+        plaintext = decrypt_padded(summary.ciphertext, [identity_secret])
+    except DecryptionError:
+        return
+    summary.ciphertext = encrypt_padded(plaintext, recipients.recipients)
 
 
 def record_recovery(session: Session, total: RekeyReport) -> None:

@@ -28,13 +28,14 @@ from werkzeug.datastructures import MultiDict
 
 from config import Config
 from crypto import encrypt_stream_padded
-from intake.models import Attachment, Case, CaseStatus, Item, ItemKind, ItemRecipient, Source
+from intake.models import Attachment, Case, CaseStatus, CaseSummary, Item, ItemKind, ItemRecipient, Source
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.clock import utc_today
 from intake.services.derivation_slots import derive_codename_keys
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
 from intake.services.keyring import RecipientSet, instance_keys, kdf_params, next_case_number
 from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits, UploadTooLarge
+from intake.services.summaries import seal_summary, summary_from_answers
 
 FILES_FIELD = "attachments"
 MAX_FILES_PER_UPLOAD = 20
@@ -140,8 +141,13 @@ def create_submission(
     message: str,
     files: Sequence[EncryptedFile],
     sealed_item: bytes | None = None,
+    *,
+    language: str,
 ) -> Receipt:
-    """A new source, case and first item under `codename` (which is never stored).
+    """A new source, case, first item and inbox summary under `codename` (which is never stored).
+
+    `language` is the page's language, the one the submitter wrote in: it
+    goes into the encrypted summary for the lawyers' triage.
 
     If a request was already stored under this codename (the same form sent
     again: a reload, a double click, a retry after a lost response), nothing
@@ -171,10 +177,16 @@ def create_submission(
     )
     item.case = case
     item.seq = 1
+    summary_payload = summary_from_answers(answers, language)
+    summary = seal_summary(summary_payload, recipients.recipients)
+    urgent = summary_payload.urgent
 
     def add_rows() -> None:
         case.number = next_case_number(session)
         session.add(case)
+        session.add(CaseSummary(case=case, ciphertext=summary))
+        if urgent:
+            instance_keys(session).urgent_alerts_pending += 1
 
     try:
         _publish_and_commit(session, files, add_rows)
@@ -212,6 +224,10 @@ def add_follow_up(
         case.activity_seq += 1
         case.item_count += 1
         case.last_activity_day = today
+        # The submitter answered: whatever the case waited for, or even if it
+        # was closed, a lawyer has to look at it again.
+        if case.status in (CaseStatus.WAITING_FOR_SUBMITTER, CaseStatus.CLOSED):
+            case.status = CaseStatus.IN_PROGRESS
         session.add(item)
 
     _publish_and_commit(session, files, add_rows)

@@ -74,13 +74,28 @@ def matching_totp_step(totp_secret: str, code: str, now: dt.datetime) -> int | N
     return None
 
 
-def consume_totp(session: Session, config: Config, user: User, code: str, now: dt.datetime) -> bool:
-    """Check a login code and mark its step used; a code never works twice."""
+def _user_totp_secret(config: Config, user: User) -> str | None:
     try:
-        totp_secret = open_sealed(
+        return open_sealed(
             user.totp_secret_sealed, _totp_key(config.secret_key), f"totp:{user.id}".encode()
         ).decode()
     except DecryptionError:
+        return None
+
+
+def code_already_used(config: Config, user: User, code: str, now: dt.datetime) -> bool:
+    """A right code whose time step was already used (typically the one typed at enrolment)."""
+    totp_secret = _user_totp_secret(config, user)
+    if totp_secret is None or user.totp_last_step is None:
+        return False
+    step = matching_totp_step(totp_secret, code, now)
+    return step is not None and step <= user.totp_last_step
+
+
+def consume_totp(session: Session, config: Config, user: User, code: str, now: dt.datetime) -> bool:
+    """Check a login code and mark its step used; a code never works twice."""
+    totp_secret = _user_totp_secret(config, user)
+    if totp_secret is None:
         return False
     step = matching_totp_step(totp_secret, code, now)
     if step is None:

@@ -51,6 +51,8 @@ def load_staff() -> None:
         # The server half is gone (logout elsewhere, expiry, suspension): forget the cookie half.
         session.pop(SESSION_ID_KEY, None)
         session.pop(SESSION_KEY_KEY, None)
+        # The login page then says the session ended, rather than nothing.
+        g.staff_session_ended = True
         return
     g.unlocked = unlocked
     g.current_user = unlocked.user

@@ -1,21 +1,40 @@
 from __future__ import annotations
 
+import enum
+import uuid
+from typing import TypeVar
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from crypto import is_valid_recipient
 from intake.models import CaseStatus
+from intake.questions import question
 from intake.services.accounts import MAX_PASSPHRASE_LENGTH
 from intake.services.cases import MAX_MESSAGE_LENGTH
+from intake.services.inbox import InboxFilters, InboxOrder
+from intake.services.search import MAX_QUERY_CHARS, MIN_QUERY_CHARS
 
 # Only the shape: addresses are never mailed to, they are login names that people read.
 EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 # How age writes identities (secret keys); a lawyer may paste the wrong line of key.txt.
 AGE_IDENTITY_PREFIX = "AGE-SECRET-KEY-"
+
+EnumT = TypeVar("EnumT", bound=enum.Enum)
+HELP_KINDS = frozenset(choice.value for choice in question("help_kind").choices)
 
 STATUS_LABELS = {
     CaseStatus.NEW: _l("New"),
@@ -33,6 +52,8 @@ class LoginForm(FlaskForm):
     totp_code = StringField(
         _l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)]
     )
+    # The page to return to after a session ended; checked again before it is followed.
+    next = HiddenField()
     submit = SubmitField(_l("Log in"))
 
 
@@ -64,6 +85,14 @@ class AdminSetupForm(EnrolForm):
 class MessageForm(FlaskForm):
     message = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)])
     submit = SubmitField(_l("Send"))
+
+
+class ReplyForm(MessageForm):
+    status_after = SelectField(
+        _l("Status after sending"),
+        choices=[SelectChoice(status.value, label) for status, label in STATUS_LABELS.items()],
+        default=CaseStatus.WAITING_FOR_SUBMITTER.value,
+    )
 
 
 class StatusForm(FlaskForm):
@@ -123,6 +152,79 @@ class InboxFilterForm(FlaskForm):
         ],
     )
     assignee = SelectField(_l("Assigned to"), choices=[])
+    help_kind = SelectField(
+        _l("Help needed"),
+        choices=[
+            SelectChoice("", _l("Any")),
+            *(SelectChoice(choice.value, choice.label) for choice in question("help_kind").choices),
+        ],
+    )
+    new = BooleanField(_l("Only with new activity"))
+    order = SelectField(
+        _l("Order"),
+        choices=[
+            SelectChoice(InboxOrder.URGENCY.value, _l("Urgent first")),
+            SelectChoice(InboxOrder.ACTIVITY.value, _l("Latest activity first")),
+        ],
+    )
+
+    def filters(self) -> InboxFilters:
+        """What was asked for; a value the form does not offer counts as no filter."""
+        return InboxFilters(
+            status=_member_or_none(CaseStatus, self.status.data),
+            assignee_id=_uuid_or_none(self.assignee.data),
+            unassigned_only=self.assignee.data == "nobody",
+            help_kind=self.help_kind.data if self.help_kind.data in HELP_KINDS else None,
+            new_activity_only=bool(self.new.data),
+            order=_member_or_none(InboxOrder, self.order.data) or InboxOrder.URGENCY,
+        )
+
+    def query_args(self) -> dict[str, str]:
+        """The filters as URL arguments, for the page links."""
+        args = {
+            name: str(self[name].data)
+            for name in ("status", "assignee", "help_kind", "order")
+            if self[name].data
+        }
+        if self.new.data:
+            args["new"] = "y"
+        return args
+
+
+def _member_or_none(enum_class: type[EnumT], value: str | None) -> EnumT | None:
+    try:
+        return enum_class(value) if value else None
+    except ValueError:
+        return None
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+class SearchForm(FlaskForm):
+    query = StringField(
+        _l("Words to find"),
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_QUERY_CHARS,
+                max=MAX_QUERY_CHARS,
+                message=_l("Type between %(min)d and %(max)d characters."),
+            ),
+        ],
+        render_kw={"autocomplete": "off", "maxlength": MAX_QUERY_CHARS},
+    )
+    submit = SubmitField(_l("Search"))
+
+
+class NotificationsForm(FlaskForm):
+    daily_digest = BooleanField(_l("Once a day, email me how many new requests and messages arrived"))
+    urgent_alerts = BooleanField(_l("Email me as soon as an urgent request arrives"))
+    submit = SubmitField(_l("Save"))
 
 
 class ConfirmForm(FlaskForm):

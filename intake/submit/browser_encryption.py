@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, request, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 from intake.configuration import current_config
 from intake.db import get_session
@@ -134,6 +134,7 @@ def send_encrypted_request() -> tuple[str, int] | str:
             "",
             files,
             sealed_item=submission.item_ciphertext,
+            language=str(get_locale()),
         )
     forget_uploads(list(submission.upload_ids))
     check_form = CodenameCheckForm(formdata=None, form_codename=held.sealed)

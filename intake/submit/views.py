@@ -306,7 +306,14 @@ def send_request() -> str | tuple[str, int]:
             page = render_template("submit/request.html", form=form, held=held, kept=_keep(files.files))
             return page, 400
         create_submission(
-            get_session(), current_config(), recipients, held.codename, form.answers(), form.message.data, files.files
+            get_session(),
+            current_config(),
+            recipients,
+            held.codename,
+            form.answers(),
+            form.message.data,
+            files.files,
+            language=str(get_locale() or "en"),
         )
     return _receipt_page(held, CodenameCheckForm(formdata=None, form_codename=held.sealed))
 

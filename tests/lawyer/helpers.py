@@ -13,18 +13,18 @@ from urllib.parse import urlsplit
 import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from config import Config
 from crypto import Identity
-from intake.models import Case, User
+from intake.models import Case, CaseSummary, User
 from intake.services.blobstore import BlobStore
 from intake.services.codenames import new_codename
 from intake.services.keyring import submission_recipients
 from intake.services.sources import find_source
 from intake.services.submissions import create_submission, receive_upload, upload_limits
-from tests.submit.multipart import BOUNDARY, Part, Upload, body_bytes
+from tests.submit.multipart import BOUNDARY, Part, Text, Upload, body_bytes, post_parts
 
 STRONG_PASSPHRASE = "lantern quarry velvet orbit thistle marble"
 
@@ -151,12 +151,16 @@ def submit_directly(
     message: str,
     files: list[tuple[str, str, bytes]] = [],  # noqa: B006 — never mutated
     fields: dict[str, str] | None = None,
+    language: str = "en",
+    summary: bool = True,
 ) -> SubmittedCase:
     """A submission stored by the submit services themselves, without the form's validation.
 
     The files go through the same streamed parser and encryption as an
     upload, and `create_submission` stores them: staff tests read what the
-    public side really writes.
+    public side really writes. `language` is the page's, for the inbox
+    summary; without `summary` the case looks like one stored before
+    summaries existed.
     """
     recipients = submission_recipients(session)
     assert recipients is not None, "no vetted lawyer or no recovery key"
@@ -169,10 +173,22 @@ def submit_directly(
         BlobStore(config.blob_dir),
         lambda _fields: None,
     ) as upload:
-        receipt = create_submission(session, config, recipients, new_codename("en"), fields or {}, message, upload.files)
+        receipt = create_submission(
+            session,
+            config,
+            recipients,
+            new_codename("en"),
+            fields or {},
+            message,
+            upload.files,
+            language=language,
+        )
     login = find_source(session, config, receipt.codename)
     assert login is not None
     case = session.scalars(select(Case).where(Case.number == receipt.case_number)).one()
+    if not summary:
+        session.execute(delete(CaseSummary).where(CaseSummary.case_id == case.id))
+        session.commit()
     return SubmittedCase(
         number=receipt.case_number,
         codename=receipt.codename,
@@ -183,3 +199,22 @@ def submit_directly(
 
 def unescape(page: str) -> str:
     return html.unescape(page)
+
+
+def post_reply(
+    client: FlaskClient,
+    case_path: str,
+    data: dict[str, str],
+    files: list[Upload] | None = None,
+) -> str:
+    """Send the case page's reply form as the browser does (multipart, token first); the page after."""
+    token = csrf_token(client.get(case_path).get_data(as_text=True))
+    parts: list[Part] = [
+        Text("reply-csrf_token", token),
+        *(Text(name, value) for name, value in data.items()),
+        *(files or [Upload("", b"")]),
+    ]
+    response = post_parts(client, f"{case_path}/reply", parts)
+    if response.status_code == 302:
+        return client.get(response.headers["Location"]).get_data(as_text=True)
+    return response.get_data(as_text=True)

@@ -122,7 +122,9 @@ def test_the_enrolment_code_cannot_be_replayed_to_log_in(app: Flask, new_client:
             "totp_code": code,
         },
     )
-    assert "Those details did not work" in log_in(new_client(), "replay@example.org", STRONG_PASSPHRASE, code)
+    # Refused, with the advice to wait for the next code (the passphrase was right)
+    page = log_in(new_client(), "replay@example.org", STRONG_PASSPHRASE, code)
+    assert "This code was already used." in page and "Inbox" not in page
 
 
 @pytest.mark.parametrize(

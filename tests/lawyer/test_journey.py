@@ -15,6 +15,7 @@ from tests.lawyer.helpers import (
     enrol,
     log_in,
     post_form,
+    post_reply,
     run_init,
     run_invite,
     totp_code,
@@ -98,10 +99,9 @@ def test_init_setup_invite_vet_submit_read_reply(
     assert download.headers["Content-Disposition"].startswith("attachment;")
 
     # and replies
-    page = post_form(
+    page = post_reply(
         lawyer_client,
         f"/lawyer/cases/{case_number}",
-        f"/lawyer/cases/{case_number}/reply",
         {"reply-message": "We can help. Reply with a safe way to reach you."},
     )
     assert "Reply sent" in unescape(page)

@@ -56,7 +56,9 @@ def test_the_server_half_alone_decrypts_nothing(
         cookie[SESSION_ID_KEY] = row.id
         cookie[SESSION_KEY_KEY] = base64.urlsafe_b64encode(new_session_key()).decode()
     response = thief.get("/lawyer/")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/lawyer/login")
+    assert response.status_code == 302 and response.headers["Location"].split("?")[0].endswith(
+        "/lawyer/login"
+    )
     assert lawyer_client.get("/lawyer/").status_code == 200
 
 
@@ -84,7 +86,9 @@ def test_the_cookie_half_alone_decrypts_nothing(
     db_session.commit()
     # Then the cookie opens no case page
     response = lawyer_client.get(f"/lawyer/cases/{submitted.number}")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/lawyer/login")
+    assert response.status_code == 302 and response.headers["Location"].split("?")[0].endswith(
+        "/lawyer/login"
+    )
     # and nothing in it is the identity, in any encoding: its key is not the identity's bytes
     assert ticket.session_key != identity_secret_bytes(lawyer.identity.secret)
     for encoding in identity_encodings(lawyer.identity):

@@ -1,0 +1,171 @@
+"""Triage in the inbox: what a case is about, decrypted from its summary for the page shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config import Config
+from crypto import Identity
+from intake.models import Case, CaseRead, CaseStatus, CaseSummary
+from intake.services import inbox as inbox_service
+from intake.services.blobstore import BlobStore
+from intake.services.keyring import submission_recipients
+from intake.services.rekey import rekey_case
+from intake.services.summaries import SummaryPayload, open_summary, seal_summary
+from tests.factories import LawyerFixture, create_lawyer
+from tests.lawyer.fixtures import NewClient
+from tests.lawyer.helpers import log_in, submit_directly, totp_code, unescape
+from tests.submit.multipart import codename_on, help_request_parts, post_parts, request_tokens
+
+
+def inbox_numbers(page: str) -> list[int]:
+    """Case numbers in the order the inbox lists them."""
+    body = page.split("<tbody>")[1]
+    return [int(number) for number in re.findall(r'href="/lawyer/cases/(\d+)"', body)]
+
+
+def with_summary(
+    session: Session, config: Config, summary: SummaryPayload, last_activity_days_ago: int = 0
+) -> int:
+    """A case as the submission service now stores it, last active that many days ago."""
+    submitted = submit_directly(session, config, "text", summary=False)
+    case = session.scalars(select(Case).where(Case.number == submitted.number)).one()
+    recipients = submission_recipients(session)
+    assert recipients is not None
+    session.add(CaseSummary(case_id=case.id, ciphertext=seal_summary(summary, recipients.recipients)))
+    case.last_activity_day = dt.date.today() - dt.timedelta(days=last_activity_days_ago)
+    session.commit()
+    return submitted.number
+
+
+def test_a_new_request_gets_a_summary_encrypted_like_its_items(
+    lawyer_client: FlaskClient,
+    new_client: NewClient,
+    db_session: Session,
+    lawyer: LawyerFixture,
+    recovery: Identity,
+) -> None:
+    # Given a request sent in Russian by somebody in danger right now
+    submitter = new_client()
+    parts = help_request_parts(
+        request_tokens(submitter, "/request?lang=ru"),
+        urgency="danger_now",
+        help_kind="mobilisation",
+        country="Армения",
+    )
+    codename_on(post_parts(submitter, "/request", parts).get_data(as_text=True))
+
+    # Then its summary is age ciphertext that the lawyer and the recovery key open
+    summary_row = db_session.scalars(select(CaseSummary)).one()
+    assert summary_row.ciphertext.startswith(b"age-encryption.org/v1\n")
+    assert "Армения".encode() not in summary_row.ciphertext
+    for identity in (lawyer.identity, recovery):
+        assert open_summary(summary_row.ciphertext, [identity.secret]) == SummaryPayload(
+            help_kind="mobilisation", urgency="danger_now", country="Армения", language="ru"
+        )
+
+    # And the inbox row says what the case is about, in the lawyer's language
+    page = unescape(lawyer_client.get("/lawyer/").get_data(as_text=True))
+    row = page.split("<tbody>")[1].split("</tr>")[0]
+    assert 'class="unread urgent"' in row
+    assert "I am in danger right now" in row
+    assert "I am refusing mobilisation or a call-up" in row
+    assert "Армения" in row and "Русский" in row
+
+
+def test_urgent_open_cases_come_first_then_latest_activity(
+    lawyer_client: FlaskClient, db_session: Session, config: Config
+) -> None:
+    weeks = with_summary(
+        db_session, config, SummaryPayload("other", "weeks", "", "en"), last_activity_days_ago=0
+    )
+    old_urgent = with_summary(db_session, config, SummaryPayload("desertion", "danger_now", "", "ru"), 5)
+    days = with_summary(db_session, config, SummaryPayload("other", "days", "", "uk"), 1)
+    new_urgent = with_summary(db_session, config, SummaryPayload("desertion", "danger_now", "", "ru"), 2)
+    closed_urgent = with_summary(db_session, config, SummaryPayload("desertion", "danger_now", "", "ru"), 0)
+    db_session.scalars(select(Case).where(Case.number == closed_urgent)).one().status = CaseStatus.CLOSED
+    db_session.commit()
+    # A case from before summaries existed still lists, ranked as possibly urgent
+    old_style = submit_directly(db_session, config, "from before summaries", summary=False).number
+    db_session.scalars(select(Case).where(Case.number == old_style)).one().last_activity_day = (
+        dt.date.today() - dt.timedelta(days=3)
+    )
+    db_session.commit()
+
+    page = lawyer_client.get("/lawyer/").get_data(as_text=True)
+    assert inbox_numbers(page) == [new_urgent, old_urgent, days, old_style, weeks, closed_urgent]
+    assert "not available" in page
+
+    by_activity = lawyer_client.get("/lawyer/?order=activity").get_data(as_text=True)
+    assert inbox_numbers(by_activity) == [closed_urgent, weeks, days, new_urgent, old_style, old_urgent]
+
+
+def test_filters_by_help_type_and_new_activity(
+    lawyer_client: FlaskClient, lawyer: LawyerFixture, db_session: Session, config: Config
+) -> None:
+    desertion = with_summary(db_session, config, SummaryPayload("desertion", "days", "", "ru"))
+    relative = with_summary(db_session, config, SummaryPayload("detained_relative", "days", "", "uk"))
+    seen = with_summary(db_session, config, SummaryPayload("detained_relative", "weeks", "", "uk"))
+    lawyer_client.get(f"/lawyer/cases/{seen}")
+
+    assert inbox_numbers(lawyer_client.get("/lawyer/?help_kind=desertion").get_data(as_text=True)) == [
+        desertion
+    ]
+    relatives = lawyer_client.get("/lawyer/?help_kind=detained_relative").get_data(as_text=True)
+    assert sorted(inbox_numbers(relatives)) == sorted([relative, seen])
+    unseen = lawyer_client.get("/lawyer/?new=y&order=activity").get_data(as_text=True)
+    assert sorted(inbox_numbers(unseen)) == sorted([desertion, relative])
+    both = lawyer_client.get("/lawyer/?new=y&help_kind=detained_relative").get_data(as_text=True)
+    assert inbox_numbers(both) == [relative]
+    # A help type the form does not offer filters nothing, and says nothing about it
+    assert len(inbox_numbers(lawyer_client.get("/lawyer/?help_kind=bogus").get_data(as_text=True))) == 3
+    # The marker is per lawyer: what this lawyer read is still new for a colleague
+    read_rows = db_session.scalars(select(CaseRead)).all()
+    assert [row.user_id for row in read_rows] == [lawyer.user.id]
+
+
+def test_a_lawyer_vetted_later_sees_the_row_without_its_summary(
+    client: FlaskClient, db_session: Session, config: Config, lawyer: LawyerFixture
+) -> None:
+    number = with_summary(db_session, config, SummaryPayload("desertion", "danger_now", "Грузия", "ru"))
+    newcomer = create_lawyer(db_session, email="newcomer@example.org")
+    log_in(client, newcomer.user.email, newcomer.passphrase, totp_code(newcomer.totp_secret, None))
+    page = unescape(client.get("/lawyer/").get_data(as_text=True))
+    assert inbox_numbers(page) == [number]
+    assert "Грузия" not in page and "not available" in page
+
+
+def test_urgency_order_reads_a_bounded_number_of_summaries_and_says_so(
+    lawyer_client: FlaskClient, db_session: Session, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given more open cases than one page view decrypts (the limit made small for the test)
+    monkeypatch.setattr(inbox_service, "SCAN_LIMIT", 2)
+    oldest_urgent = with_summary(db_session, config, SummaryPayload("other", "danger_now", "", "ru"), 9)
+    calm = [
+        with_summary(db_session, config, SummaryPayload("other", "weeks", "", "ru"), days) for days in (1, 2)
+    ]
+    urgent = with_summary(db_session, config, SummaryPayload("other", "danger_now", "", "ru"), 3)
+
+    # Then the most recent cases are ranked by urgency, the rest follow by activity, and the page says so
+    page = lawyer_client.get("/lawyer/").get_data(as_text=True)
+    assert inbox_numbers(page) == [calm[0], calm[1], urgent, oldest_urgent]
+    assert 'id="scan-limited"' in page
+    assert 'id="scan-limited"' not in lawyer_client.get("/lawyer/?order=activity").get_data(as_text=True)
+
+
+def test_re_keying_a_case_gives_its_summary_to_a_lawyer_vetted_later(
+    client: FlaskClient, db_session: Session, config: Config, lawyer: LawyerFixture
+) -> None:
+    number = with_summary(db_session, config, SummaryPayload("desertion", "danger_now", "Грузия", "ru"))
+    newcomer = create_lawyer(db_session, email="newcomer@example.org")
+    case = db_session.scalars(select(Case).where(Case.number == number)).one()
+    rekey_case(db_session, BlobStore(config.blob_dir), case, lawyer.identity.secret, actor=lawyer.user)
+
+    log_in(client, newcomer.user.email, newcomer.passphrase, totp_code(newcomer.totp_secret, None))
+    assert "Грузия" in unescape(client.get("/lawyer/").get_data(as_text=True))
