@@ -30,6 +30,10 @@ from intake.services.submissions import MAX_FILES_PER_UPLOAD, MAX_TEXT_FIELD_BYT
 ITEM_FIELD = "encrypted_item"
 UPLOADS_FIELD = "encrypted_files"
 FINGERPRINT_FIELD = "recipients_fingerprint"
+SUMMARY_FIELD = "encrypted_summary"
+URGENT_FIELD = "urgent"
+# The inbox summary: four short answers (the country cut to 100 characters).
+MAX_SUMMARY_PLAINTEXT_BYTES = 2048
 # Answers and message as JSON: every text field at its limit, escaped.
 MAX_ITEM_PLAINTEXT_BYTES = 2 * MAX_TEXT_FIELD_BYTES
 _FORM_LIMITS = UploadLimits(
@@ -37,7 +41,7 @@ _FORM_LIMITS = UploadLimits(
     max_files_total_bytes=0,
     max_files=0,
     max_text_field_bytes=2 * MAX_ITEM_PLAINTEXT_BYTES,
-    max_text_fields=8,
+    max_text_fields=12,
 )
 
 
@@ -52,6 +56,9 @@ class BrowserSubmissionRefused(Exception):
 @dataclass(frozen=True)
 class BrowserSubmission:
     item_ciphertext: bytes
+    summary_ciphertext: bytes
+    # The one bit the server learns in this mode, so the content-free urgent alert still goes out.
+    urgent: bool
     upload_ids: tuple[str, ...]
 
 
@@ -79,20 +86,26 @@ def read_text_form(stream: IO[bytes], boundary: bytes) -> MultiDict[str, str]:
 def parse_submission(fields: MultiDict[str, str], recipients: Sequence[str]) -> BrowserSubmission:
     if fields.get(FINGERPRINT_FIELD) != recipient_set_fingerprint(recipients):
         raise BrowserSubmissionRefused(409, "the recipient set changed")
-    try:
-        item = base64.b64decode(fields.get(ITEM_FIELD, ""), validate=True)
-    except binascii.Error:
-        raise BrowserSubmissionRefused(400, "the item is not base64") from None
-    if len(item) > max_ciphertext_length(MAX_ITEM_PLAINTEXT_BYTES, len(recipients)):
-        raise BrowserSubmissionRefused(413, "the item is too large")
-    try:
-        check_age_file(item, len(item), len(recipients))
-    except MalformedAgeFile:
-        raise BrowserSubmissionRefused(400, "the item is not age ciphertext of the expected shape") from None
+    item = _sealed_document(fields.get(ITEM_FIELD, ""), MAX_ITEM_PLAINTEXT_BYTES, recipients, "item")
+    summary = _sealed_document(fields.get(SUMMARY_FIELD, ""), MAX_SUMMARY_PLAINTEXT_BYTES, recipients, "summary")
     upload_ids = tuple(upload_id for upload_id in fields.get(UPLOADS_FIELD, "").split(",") if upload_id)
     if len(upload_ids) > MAX_FILES_PER_UPLOAD or len(set(upload_ids)) != len(upload_ids):
         raise BrowserSubmissionRefused(400, "the list of files is not valid")
-    return BrowserSubmission(item, upload_ids)
+    return BrowserSubmission(item, summary, fields.get(URGENT_FIELD) == "1", upload_ids)
+
+
+def _sealed_document(encoded: str, max_plaintext_bytes: int, recipients: Sequence[str], name: str) -> bytes:
+    try:
+        sealed = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        raise BrowserSubmissionRefused(400, f"the {name} is not base64") from None
+    if len(sealed) > max_ciphertext_length(max_plaintext_bytes, len(recipients)):
+        raise BrowserSubmissionRefused(413, f"the {name} is too large")
+    try:
+        check_age_file(sealed, len(sealed), len(recipients))
+    except MalformedAgeFile:
+        raise BrowserSubmissionRefused(400, f"the {name} is not age ciphertext of the expected shape") from None
+    return sealed
 
 
 @contextmanager

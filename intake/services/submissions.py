@@ -62,6 +62,15 @@ class ReceivedUpload:
 
 
 @dataclass(frozen=True)
+class SealedInBrowser:
+    """What the submitter's browser encrypted: the first item, the inbox summary, and the urgency bit."""
+
+    item: bytes
+    summary: bytes
+    urgent: bool
+
+
+@dataclass(frozen=True)
 class Receipt:
     codename: str
     case_number: int
@@ -140,7 +149,7 @@ def create_submission(
     answers: dict[str, str],
     message: str,
     files: Sequence[EncryptedFile],
-    sealed_item: bytes | None = None,
+    sealed: SealedInBrowser | None = None,
     *,
     language: str,
 ) -> Receipt:
@@ -154,14 +163,16 @@ def create_submission(
     is stored and its receipt is returned; the files of the repeat are left
     unpublished, so the caller's writers delete them.
 
-    `sealed_item` is the item ciphertext when the submitter's browser made it
-    (then `answers` and `message` are empty and the case records that mode).
+    `sealed` holds the item and summary ciphertext when the submitter's
+    browser made them (then `answers` and `message` are empty and the case
+    records that mode).
     """
     keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
     earlier = _case_number_of(session, keys.lookup_id)
     if earlier is not None:
         return Receipt(codename=codename, case_number=earlier)
     today = utc_today()
+    sealed_item = None if sealed is None else sealed.item
     item = _new_item(ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today, sealed_item)
     source = Source(
         codename_lookup_id=keys.lookup_id, reply_recipient=keys.identity.recipient, created_day=today
@@ -177,9 +188,12 @@ def create_submission(
     )
     item.case = case
     item.seq = 1
-    summary_payload = summary_from_answers(answers, language)
-    summary = seal_summary(summary_payload, recipients.recipients)
-    urgent = summary_payload.urgent
+    if sealed is None:
+        summary_payload = summary_from_answers(answers, language)
+        summary = seal_summary(summary_payload, recipients.recipients)
+        urgent = summary_payload.urgent
+    else:
+        summary, urgent = sealed.summary, sealed.urgent
 
     def add_rows() -> None:
         case.number = next_case_number(session)

@@ -35,7 +35,7 @@ from intake.services.chunked_uploads import ChunkedUploads
 from intake.services.form_codenames import FORM_CODENAME_FIELD
 from intake.services.keyring import submission_recipients
 from intake.services.multipart_stream import MalformedUpload
-from intake.services.submissions import create_submission
+from intake.services.submissions import SealedInBrowser, create_submission
 from intake.submit.forms import CodenameCheckForm
 from intake.submit.uploads import forget_uploads, owned_upload_lengths
 from intake.submit.views import (
@@ -133,7 +133,7 @@ def send_encrypted_request() -> tuple[str, int] | str:
             {},
             "",
             files,
-            sealed_item=submission.item_ciphertext,
+            SealedInBrowser(submission.item_ciphertext, submission.summary_ciphertext, submission.urgent),
             language=str(get_locale()),
         )
     forget_uploads(list(submission.upload_ids))

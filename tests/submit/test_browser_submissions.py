@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import pad
-from intake.models import Case
+from intake.models import Case, CaseSummary
 from intake.services.browser_submissions import attachment_id_of, recipient_set_fingerprint
 from intake.services.items import AttachmentMeta, ItemPayload
+from intake.services.keyring import instance_keys
+from intake.services.summaries import SummaryPayload, open_summary
 from tests.crypto.test_age_header import age_cli_encrypt
 from tests.submit.chunked import upload_whole
 from tests.submit.helpers import (
@@ -34,13 +36,28 @@ def browser_item(readers: ReadersFixture, payload: ItemPayload) -> bytes:
     return age_cli_encrypt(pad(payload.to_json()), recipients_of(readers))
 
 
-def final_parts(tokens: RequestTokens, readers: ReadersFixture, item: bytes, upload_ids: list[str]) -> list[Part]:
+ORDINARY_SUMMARY = SummaryPayload(help_kind="desertion", urgency="days", language="ru")
+
+
+def browser_summary(readers: ReadersFixture, summary: SummaryPayload) -> bytes:
+    return age_cli_encrypt(pad(summary.to_json()), recipients_of(readers))
+
+
+def final_parts(
+    tokens: RequestTokens,
+    readers: ReadersFixture,
+    item: bytes,
+    upload_ids: list[str],
+    summary: SummaryPayload = ORDINARY_SUMMARY,
+) -> list[Part]:
     return [
         Text("csrf_token", tokens.csrf),
         Text("recipients_fingerprint", recipient_set_fingerprint(recipients_of(readers))),
         Text("encrypted_item", base64.b64encode(item).decode()),
         Text("encrypted_files", ",".join(upload_ids)),
         Text("form_codename", tokens.form_codename),
+        Text("encrypted_summary", base64.b64encode(browser_summary(readers, summary)).decode()),
+        Text("urgent", "1" if summary.urgent else "0"),
     ]
 
 
@@ -68,6 +85,33 @@ def test_an_encrypted_request_with_a_file_is_stored_as_sent(
     assert not (app.config["INTAKE"].blob_dir / "uploads").exists() or not any(
         (app.config["INTAKE"].blob_dir / "uploads").iterdir()
     )
+
+
+def test_an_urgent_encrypted_request_gets_its_triage_summary_and_an_alert(
+    app: Flask, client: FlaskClient, db_session: Session, readers: ReadersFixture
+) -> None:
+    # Given a request the browser encrypted, saying the submitter is in danger now
+    summary = SummaryPayload(help_kind="relative_missing", urgency="danger_now", country="Грузия", language="ru")
+    item = browser_item(readers, ItemPayload({"urgency": "danger_now"}, "Помогите"))
+    response = post_parts(client, "/request/encrypted", final_parts(request_tokens(client), readers, item, [], summary))
+
+    # Then the lawyers' inbox can open the summary the browser sealed, and an urgent alert is due
+    assert response.status_code == 200, response.get_data(as_text=True)
+    case = db_session.scalars(select(Case)).one()
+    sealed = db_session.scalars(select(CaseSummary.ciphertext).where(CaseSummary.case_id == case.id)).one()
+    assert open_summary(sealed, [readers.lawyer.identity.secret]) == summary
+    assert instance_keys(db_session).urgent_alerts_pending == 1
+
+
+def test_a_summary_that_is_not_our_ciphertext_is_refused(
+    app: Flask, client: FlaskClient, readers: ReadersFixture
+) -> None:
+    parts = final_parts(request_tokens(client), readers, browser_item(readers, ItemPayload(message="x")), [])
+    parts = [part for part in parts if getattr(part, "name", "") != "encrypted_summary"]
+    parts.append(Text("encrypted_summary", base64.b64encode(b'{"urgency":"danger_now"}' * 10).decode()))
+
+    assert post_parts(client, "/request/encrypted", parts).status_code == 400
+    assert stored_state(app) == NOTHING_STORED
 
 
 def test_a_changed_recipient_set_is_refused_and_nothing_is_stored(

@@ -21,6 +21,7 @@ const b64 = (bytes) => Buffer.from(bytes).toString("base64");
 const calls = {
   async paddedLengths({ sizes }) { return sizes.map(api.paddedLength); },
   async payload({ payload }) { return b64(api.itemPayloadJson(payload)); },
+  async summary({ fields, language }) { return b64(api.summaryJson(fields, language)); },
   async encryptBytes({ plaintext, recipients }) {
     return b64(await api.encryptPaddedBytes(Buffer.from(plaintext, "base64"), recipients));
   },

@@ -2,8 +2,8 @@
 
 The committed bundle runs under Node: its output passes the server's shape
 check, decrypts with the Python core and with the `age` CLI, and its padding
-and item payload are byte-for-byte twins of crypto/padding.py and
-intake/services/items.py.
+item payload and inbox summary are byte-for-byte twins of crypto/padding.py,
+intake/services/items.py and intake/services/summaries.py.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pytest
 from crypto import decrypt_padded, generate_identity, padded_length, unpad
 from crypto.age_header import check_age_file
 from intake.services.items import AttachmentMeta, ItemPayload
+from intake.services.summaries import summary_from_answers
 from tests.web.bundle import run_bundle
 
 
@@ -39,6 +40,13 @@ def test_item_payload_twin_matches_the_python_document() -> None:
         "attachments": [meta.__dict__],
     }
     assert base64.b64decode(run_bundle("payload", payload=document)) == payload.to_json()
+
+
+def test_summary_twin_matches_the_python_summary() -> None:
+    # A country name longer than the summary keeps, with a character outside the BMP at the cut
+    fields = {"help_kind": "relative_missing", "urgency": "danger_now", "country": "Грузія " * 14 + "🙏 кінець"}
+    expected = summary_from_answers(fields, "uk").to_json()
+    assert base64.b64decode(run_bundle("summary", fields=fields, language="uk")) == expected
 
 
 @pytest.mark.parametrize("call", ["encryptBytes", "encryptStream"])

@@ -3,7 +3,7 @@
 // checksummed chunks that survive a cut connection, and the final post
 // carries only ciphertext. Without it the form posts as it always did.
 import { encryptPaddedBytes, encryptPaddedStream } from "./encrypt.js";
-import { itemPayloadJson } from "./payload.js";
+import { URGENT, itemPayloadJson, summaryJson } from "./payload.js";
 
 const CHUNK_BYTES = 1024 * 1024;
 const MAX_BACKOFF_MS = 60_000;
@@ -107,8 +107,10 @@ class EncryptedSending {
       if (this.tooLarge(files)) return;
       const attachments = [];
       for (const file of files) attachments.push(await this.sendFile(file));
-      const item = await encryptPaddedBytes(itemPayloadJson({ ...this.answers(), attachments }), this.settings.recipients);
-      await this.submit(item);
+      const answers = this.answers();
+      const item = await encryptPaddedBytes(itemPayloadJson({ ...answers, attachments }), this.settings.recipients);
+      const summary = await encryptPaddedBytes(summaryJson(answers.fields, document.documentElement.lang), this.settings.recipients);
+      await this.submit(item, summary, answers.fields.urgency === URGENT);
     } catch (error) {
       if (error instanceof Cancelled) {
         await this.discardUploads();
@@ -298,13 +300,16 @@ class EncryptedSending {
     }
   }
 
-  async submit(item) {
+  async submit(item, summary, urgent) {
     const body = new FormData();
     // The form's own hidden fields (its CSRF token first) travel as they would in a plain post.
     for (const hidden of this.form.querySelectorAll("input[type=hidden]")) body.append(hidden.name, hidden.value);
     body.append("recipients_fingerprint", this.settings.fingerprint);
     body.append("encrypted_item", base64(item));
     body.append("encrypted_files", this.uploadIds.join(","));
+    body.append("encrypted_summary", base64(summary));
+    // One bit, so the lawyers get the content-free urgent alert; the answers stay sealed.
+    body.append("urgent", urgent ? "1" : "0");
     this.checkCancelled();
     const response = await fetch(this.settings.submitUrl, { method: "POST", body, credentials: "same-origin", signal: this.abort.signal });
     if (!response.ok) throw new SubmitFailed(response.status);

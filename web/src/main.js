@@ -3,9 +3,9 @@
 // exactly the code the page runs.
 import { encryptPaddedBytes, encryptPaddedStream } from "./encrypt.js";
 import { paddedLength } from "./padding.js";
-import { itemPayloadJson } from "./payload.js";
+import { itemPayloadJson, summaryJson } from "./payload.js";
 import { enhanceForms } from "./form.js";
 
-globalThis.IntakeEncrypt = Object.freeze({ encryptPaddedBytes, encryptPaddedStream, itemPayloadJson, paddedLength });
+globalThis.IntakeEncrypt = Object.freeze({ encryptPaddedBytes, encryptPaddedStream, itemPayloadJson, summaryJson, paddedLength });
 
 if (typeof document !== "undefined") enhanceForms(document);
