@@ -37,6 +37,9 @@ export function enhanceForms(document) {
       // The server cannot check encrypted answers: an incomplete form goes the
       // plain way, where the server answers with its notes and stores nothing.
       if (!answersComplete(form, settings)) return;
+      // Files kept from an earlier try were encrypted by the server, and their
+      // names are in its sealed list, not in a browser item: send them the same way.
+      if (form.querySelector("input[name=kept_files]")) return;
       event.preventDefault();
       event.stopImmediatePropagation();
       new EncryptedSending(form, settings).run();
