@@ -141,7 +141,7 @@ class BlobStore:
         """
         already_referenced = referenced_names()
         # Times are whole days: kept before yesterday means at least a day old.
-        kept_cutoff = _midnight_utc_today() - KEPT_DAYS * 86400
+        kept_cutoff = midnight_utc_today() - KEPT_DAYS * 86400
         expired_kept = [
             path for path in self.root.glob(f"{KEPT_DIRECTORY}/*.age") if path.stat().st_mtime < kept_cutoff
         ]
@@ -238,11 +238,11 @@ def _lock_if_idle(path: Path, held: ExitStack) -> bool:
 
 def coarsen_times(target: Path | int) -> None:
     """Set access and modification time to midnight UTC today (a path or an open file descriptor)."""
-    midnight = _midnight_utc_today()
+    midnight = midnight_utc_today()
     os.utime(target, (midnight, midnight))
 
 
-def _midnight_utc_today() -> float:
+def midnight_utc_today() -> float:
     today = dt.datetime.now(dt.UTC).date()
     return dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC).timestamp()
 

@@ -4,8 +4,10 @@ A browser that encrypted a file itself sends the ciphertext in chunks: it
 declares the total length, asks for the offset after a cut, and appends
 chunks that each carry a SHA-256. Chunks go to `uploads/<id>.partial` under
 the blob root, a directory of its own so the attachment sweeper's grace
-period never meets a live upload; `sweep_abandoned` removes uploads nobody
-appended to for ABANDONED_AFTER_SECONDS. A finished file must be an age file
+period never meets a live upload. Like every blob, a partial carries only the
+day as its time (set after each change), so `sweep_abandoned` removes uploads
+nobody appended to since before yesterday (at least ABANDONED_DAYS whole day)
+and never one whose chunk is being written. A finished file must be an age file
 of the expected shape (crypto.age_header) or it is deleted: nothing that is
 not such ciphertext is kept. The service knows nothing of who owns an
 upload: the caller binds ids to a client (the session cookie).
@@ -19,7 +21,6 @@ import hmac
 import os
 import re
 import secrets
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,11 +28,11 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from crypto.age_header import MalformedAgeFile, check_age_file, max_header_length
-from intake.services.blobstore import BlobStore, PendingBlob
+from intake.services.blobstore import BlobStore, PendingBlob, coarsen_times, midnight_utc_today
 
 # A lost circuit or a laptop lid: long enough to come back, short enough
 # that abandoned ciphertext does not fill the disk.
-ABANDONED_AFTER_SECONDS = 6 * 3600
+ABANDONED_DAYS = 1
 # Each chunk is held in memory until its checksum is verified.
 MAX_CHUNK_BYTES = 4 * 1024 * 1024
 _READ_BYTES = 64 * 1024
@@ -72,7 +73,10 @@ class ChunkedUploads:
             raise UploadRefused(413, "larger than the limit")
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         upload_id = secrets.token_hex(16)
-        self._path(upload_id, length).touch(mode=0o600, exist_ok=False)
+        path = self._path(upload_id, length)
+        path.touch(mode=0o600, exist_ok=False)
+        coarsen_times(path)
+        coarsen_times(self.directory)
         return UploadStatus(upload_id, length, 0)
 
     def status(self, upload_id: str) -> UploadStatus:
@@ -103,6 +107,7 @@ class ChunkedUploads:
                 raise UploadRefused(460, "checksum mismatch")
             handle.write(data)
             handle.flush()
+            coarsen_times(handle.fileno())
             return UploadStatus(upload_id, length, current + len(data))
 
     def check_complete(self, upload_id: str, expected_recipients: int) -> UploadStatus:
@@ -138,16 +143,21 @@ class ChunkedUploads:
         path, _ = self._find(upload_id)
         path.unlink(missing_ok=True)
 
-    def sweep_abandoned(self, older_than: float = ABANDONED_AFTER_SECONDS) -> int:
-        cutoff = time.time() - older_than
+    def sweep_abandoned(self) -> int:
+        # Times are whole days: untouched before yesterday means idle for at least a day.
+        cutoff = midnight_utc_today() - ABANDONED_DAYS * 86400
         removed = 0
         for path in self.directory.glob("*.partial"):
             try:
-                if path.stat().st_mtime < cutoff:
+                if path.stat().st_mtime >= cutoff:
+                    continue
+                with self._locked(path):
                     path.unlink()
                     removed += 1
-            except FileNotFoundError:
+            except (FileNotFoundError, UploadRefused):
                 continue
+        if removed:
+            coarsen_times(self.directory)
         return removed
 
     def _path(self, upload_id: str, length: int) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from crypto import decrypt_padded, pad
-from intake.services.blobstore import BlobStore
-from intake.services.chunked_uploads import ABANDONED_AFTER_SECONDS, ChunkedUploads
+from intake.services.blobstore import BlobStore, midnight_utc_today
+from intake.services.chunked_uploads import ChunkedUploads
 from tests.crypto.test_age_header import age_cli_encrypt
 from tests.submit.chunked import create, page_token, patch, sha256_header, upload_whole
 from tests.submit.helpers import ReadersFixture
@@ -182,7 +181,8 @@ def test_sweep_removes_abandoned_uploads_only(
     create(client, token, 5000)
     create(client, token, 5000)
     abandoned, live = upload_files(app)
-    old = time.time() - ABANDONED_AFTER_SECONDS - 60
+    # Partials carry only the day; one last written two days ago is abandoned
+    old = midnight_utc_today() - 2 * 86400
     os.utime(abandoned, (old, old))
 
     result = app.test_cli_runner().invoke(args=["intake", "sweep"])
@@ -190,6 +190,16 @@ def test_sweep_removes_abandoned_uploads_only(
     assert result.exit_code == 0, result.output
     assert "removed 1 abandoned chunked upload(s)" in result.output
     assert upload_files(app) == [live]
+
+
+def test_a_partial_carries_only_the_day(app: Flask, client: FlaskClient, readers: ReadersFixture) -> None:
+    token = page_token(client)
+    location = create(client, token, 5000).headers["Location"]
+    assert patch(client, token, location, 0, b"x" * 100).status_code == 204
+
+    [partial] = upload_files(app)
+    for path in (partial, partial.parent):
+        assert path.stat().st_mtime == midnight_utc_today(), path
 
 
 def test_a_finished_upload_publishes_as_a_blob_that_decrypts(app: Flask, readers: ReadersFixture) -> None:
