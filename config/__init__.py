@@ -74,6 +74,9 @@ class Config:
     global_submit_rate_limit: str
     login_rate_limit: str
     global_codename_rate_limit: str
+    # Chunked (JavaScript) uploads started for everybody together: each holds disk
+    # until it is finished or swept, and a client can drop its cookie.
+    global_upload_start_rate_limit: str
     # Lawyer logins answered per window for everybody together: a client that
     # drops its cookie escapes the per-client limit, not this one.
     global_login_rate_limit: str
@@ -141,6 +144,9 @@ class Config:
             global_submit_rate_limit=_rate_limit(env, "INTAKE_GLOBAL_SUBMIT_RATE_LIMIT", "600 per hour"),
             login_rate_limit=_rate_limit(env, "INTAKE_LOGIN_RATE_LIMIT", "30 per hour"),
             global_codename_rate_limit=_rate_limit(env, "INTAKE_GLOBAL_CODENAME_RATE_LIMIT", "600 per hour"),
+            global_upload_start_rate_limit=_rate_limit(
+                env, "INTAKE_GLOBAL_UPLOAD_START_RATE_LIMIT", "2000 per hour"
+            ),
             global_login_rate_limit=_rate_limit(env, "INTAKE_GLOBAL_LOGIN_RATE_LIMIT", "120 per hour"),
             retention_days=_optional_positive_int(env, "INTAKE_RETENTION_DAYS"),
             base_url=_base_url(env),

@@ -15,14 +15,15 @@ from __future__ import annotations
 import base64
 import binascii
 
-from flask import Blueprint, Response, request, session
+from flask import Blueprint, Response, g, request, session
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
 from crypto.age_header import max_ciphertext_length
 from intake.configuration import current_config
 from intake.db import get_session
-from intake.extensions import csrf
+from intake.extensions import csrf, limiter
+from intake.ratelimit import global_key, passed_csrf_check
 from intake.services.blobstore import BlobStore
 from intake.services.chunked_uploads import ChunkedUploads, UploadRefused, UploadStatus
 from intake.services.keyring import submission_recipients
@@ -77,6 +78,17 @@ def _require_csrf_header() -> None:
         validate_csrf(request.headers.get("X-CSRFToken"))
     except ValidationError as error:
         raise CSRFError(error.args[0]) from None
+    g.csrf_valid = True
+
+
+# Only starts that passed the CSRF check count, so junk cannot spend the budget.
+_global_upload_starts = limiter.limit(
+    lambda: current_config().global_upload_start_rate_limit,
+    scope="chunked-uploads-global",
+    key_func=global_key,
+    methods=["POST"],
+    deduct_when=passed_csrf_check,
+)
 
 
 def _recipient_count() -> int:
@@ -101,6 +113,7 @@ def _status_response(status: UploadStatus, code: int) -> Response:
     return response
 
 
+@_global_upload_starts
 @csrf.exempt
 def create_upload() -> Response:
     _require_csrf_header()

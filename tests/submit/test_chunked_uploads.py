@@ -10,8 +10,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from crypto import decrypt_padded, pad
+from intake import create_app
+from intake.db import engine
 from intake.services.blobstore import BlobStore, midnight_utc_today
 from intake.services.chunked_uploads import ChunkedUploads
+from tests.conftest import make_config
 from tests.crypto.test_age_header import age_cli_encrypt
 from tests.submit.chunked import create, page_token, patch, sha256_header, upload_whole
 from tests.submit.helpers import ReadersFixture
@@ -223,3 +226,22 @@ def test_a_finished_upload_publishes_as_a_blob_that_decrypts(app: Flask, readers
 def test_upload_ids_are_checked(client: FlaskClient, readers: ReadersFixture, bad_id: str) -> None:
     page_token(client)
     assert client.head(f"/uploads/{bad_id}").status_code == 404
+
+
+def test_a_service_wide_limit_caps_upload_starts_from_fresh_cookies(
+    tmp_path: Path, database_url: str, readers: ReadersFixture
+) -> None:
+    # Given a service-wide budget of two chunked uploads started per hour
+    app = create_app(make_config(tmp_path, database_url, INTAKE_GLOBAL_UPLOAD_START_RATE_LIMIT="2 per hour"))
+    try:
+        # When junk without a token comes first, then each start from a fresh browser
+        for _ in range(5):
+            assert app.test_client().post("/uploads", headers={"Upload-Length": "5000"}).status_code == 400
+        answers = []
+        for _ in range(3):
+            client = app.test_client()
+            answers.append(create(client, page_token(client), 5000).status_code)
+        # Then dropping the cookie does not escape it, and the junk spent nothing
+        assert answers == [201, 201, 429]
+    finally:
+        engine(app).dispose()
