@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from crypto import DecryptionError, Identity
 from intake.models import (
-    Attachment,
     Case,
     CaseRead,
     CaseStatus,
@@ -31,7 +30,7 @@ from intake.services.clock import utc_today
 from intake.services.downloads import safe_filename
 from intake.services.items import ItemPayload, open_item, seal_item
 from intake.services.keyring import RecipientSet, submission_recipients, vetted_lawyers
-from intake.services.submissions import EncryptedFile
+from intake.services.submissions import EncryptedFile, attachment_rows
 
 MAX_MESSAGE_LENGTH = 100_000
 
@@ -184,15 +183,7 @@ def add_reply(
         recipients,
         visible_to_source=True,
     )
-    item.attachments = [
-        Attachment(
-            id=uuid.UUID(file.meta.attachment_id),
-            position=position,
-            blob_name=file.blob.name,
-            ciphertext_size=file.blob.size,
-        )
-        for position, file in enumerate(files)
-    ]
+    item.attachments = attachment_rows(files)
     audit.record(session, "case.replied", actor=author, case_number=case.number)
     if status_after is not None and status_after is not case.status:
         case.status = status_after

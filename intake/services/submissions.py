@@ -53,6 +53,19 @@ class EncryptedFile:
     blob: PendingBlob
 
 
+def attachment_rows(files: Sequence[EncryptedFile]) -> list[Attachment]:
+    """The rows that point an item at its files' blobs, in the order they arrived."""
+    return [
+        Attachment(
+            id=uuid.UUID(file.meta.attachment_id),
+            position=position,
+            blob_name=file.blob.name,
+            ciphertext_size=file.blob.size,
+        )
+        for position, file in enumerate(files)
+    ]
+
+
 @dataclass(frozen=True)
 class ReceivedUpload:
     fields: MultiDict[str, str]
@@ -263,15 +276,7 @@ def _new_item(
         ciphertext=sealed_item if sealed_item is not None else seal_item(payload, recipients.recipients),
         visible_to_source=False,
     )
-    item.attachments = [
-        Attachment(
-            id=uuid.UUID(file.meta.attachment_id),
-            position=position,
-            blob_name=file.blob.name,
-            ciphertext_size=file.blob.size,
-        )
-        for position, file in enumerate(files)
-    ]
+    item.attachments = attachment_rows(files)
     item.recipients = [ItemRecipient(user_id=lawyer_id) for lawyer_id in recipients.lawyer_ids]
     return item
 
