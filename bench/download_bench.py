@@ -34,14 +34,18 @@ RUNS = 3
 
 
 def _seed(work_dir: Path, database_url: str, size: int) -> tuple[LawyerFixture, int, str, str]:
-    app = create_app(make_config(work_dir, database_url))
+    config = make_config(work_dir, database_url)
+    app = create_app(config)
     block = os.urandom(MIB)
     with session_factory(app)() as session:
         set_recovery_key(session)
         lawyer = create_lawyer(session)
         content = block * (size // MIB) + block[: size % MIB]
-        submitted = submit_directly(session, work_dir / "blobs", "bench", files=[("big.bin", "x/y", content)])
+        submitted = submit_directly(session, config, "bench", files=[("big.bin", "x/y", content)])
         blob_name = session.scalar(select(Attachment.blob_name))
+        # The login below reads the lawyer's email after this session has closed.
+        session.refresh(lawyer.user)
+        session.expunge(lawyer.user)
     engine(app).dispose()
     assert blob_name is not None
     return lawyer, submitted.number, str(submitted.attachment_ids[0]), blob_name

@@ -26,7 +26,7 @@ from intake import create_app, migrate
 from intake.db import engine, session_factory
 from tests.conftest import TEST_SECRET, make_config
 from tests.factories import create_lawyer, set_recovery_key
-from tests.submit.multipart import Text, help_request_parts
+from tests.submit.multipart import Text, help_request_parts, request_tokens_on
 
 CLIENTS = 10
 SECONDS = 30.0
@@ -43,7 +43,8 @@ def _submitter(port: int, until: float, latencies: list[float], failures: list[i
     fields = _fields()
     while time.monotonic() < until:
         client = Client(port)
-        fields["csrf_token"] = client.get("/request").csrf_token()
+        tokens = request_tokens_on(client.get("/request").text)
+        fields["csrf_token"], fields["form_codename"] = tokens.csrf, tokens.form_codename
         started = time.perf_counter()
         reply = client.post_multipart("/request", fields)
         elapsed = time.perf_counter() - started

@@ -37,6 +37,7 @@ from tests.factories import create_lawyer, set_recovery_key
 from tests.lawyer.helpers import csrf_token, log_in, totp_code
 
 SIZES = (10_000, 100_000)
+QUICK_SIZES = (300,)
 PAGE_REPEATS = 30
 SEARCH_REPEATS = 3
 POSTGRES_URL = os.environ.get(
@@ -174,8 +175,8 @@ def measure(label: str, database_url: str, cases: int) -> None:
         engine(app).dispose()
 
 
-def main(sizes: tuple[int, ...] = SIZES) -> None:
-    for cases in sizes:
+def main(quick: bool = False, sizes: tuple[int, ...] = SIZES) -> None:
+    for cases in QUICK_SIZES if quick else sizes:
         with tempfile.TemporaryDirectory() as scratch:
             url = f"sqlite:///{Path(scratch) / 'data' / 'intake.sqlite3'}"
             migrate.upgrade(url)
@@ -191,4 +192,4 @@ def main(sizes: tuple[int, ...] = SIZES) -> None:
 
 
 if __name__ == "__main__":
-    main(tuple(int(arg) for arg in sys.argv[1:]) or SIZES)
+    main(sizes=tuple(int(arg) for arg in sys.argv[1:]) or SIZES)
