@@ -1,4 +1,4 @@
-"""The production server (gunicorn with config/gunicorn.py) in a subprocess, and a raw HTTP client for it.
+"""The production server (tests/servers.py) at its public port, and a raw HTTP client for it.
 
 A raw socket can do what browsers do on a bad Tor circuit: stop sending in
 the middle of a body, stall, or send a broken chunked encoding.
@@ -6,84 +6,22 @@ the middle of a body, stall, or send a broken chunked encoding.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import ROOT, TEST_SECRET
+from tests.servers import gunicorn
 
 STALL_TIMEOUT_SECONDS = 2
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running_gunicorn(tmp_path: Path, database_url: str) -> Iterator[tuple[str, int]]:
-    """Gunicorn serving the app for this database and blob directory; yields (host, port)."""
-    port = _free_port()
-    environ = {
-        **os.environ,
-        "INTAKE_ENV": "test",
-        "SECRET_KEY": TEST_SECRET,
-        "INTAKE_DATA_DIR": str(tmp_path / "data"),
-        "INTAKE_BLOB_DIR": str(tmp_path / "blobs"),
-        "DATABASE_URL": database_url,
-        "INTAKE_KDF_PROFILE": "fast",
-        "INTAKE_BIND": f"127.0.0.1:{port}",
-        "INTAKE_WORKERS": "1",
-        "INTAKE_THREADS": "4",
-        "INTAKE_STALL_TIMEOUT": str(STALL_TIMEOUT_SECONDS),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "wsgi:app"],
-        cwd=ROOT,
-        env=environ,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_until_listening(port, server)
-        yield "127.0.0.1", port
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def _wait_until_listening(port: int, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            assert server.stderr is not None
-            raise AssertionError(f"gunicorn exited: {server.stderr.read().decode()[-3000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                pass
-        except OSError:
-            time.sleep(0.2)
-            continue
-        # A worker answers once the app is built.
-        try:
-            get(("127.0.0.1", port), "/health/live")
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("gunicorn did not start listening")
+    """Gunicorn serving the app for this database and blob directory; yields its public (host, port)."""
+    with gunicorn(tmp_path, database_url, INTAKE_STALL_TIMEOUT=str(STALL_TIMEOUT_SECONDS)) as server:
+        yield "127.0.0.1", server.public_port
 
 
 @dataclass(frozen=True)
