@@ -8,13 +8,41 @@ page. Wait for the old document to go and the new one to show what it should.
 from __future__ import annotations
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
 NAVIGATION_TIMEOUT = 30
+
+
+def main_text(driver: webdriver.Chrome) -> str:
+    """The page's <main> text, or "" while a navigation is replacing the document.
+
+    Between finding <main> and reading its text the old document can go:
+    Selenium then says the element is stale, or Chromium that the node "does
+    not belong to the document" (a plain WebDriverException). Both only mean
+    "look again".
+    """
+    try:
+        return str(driver.find_element(By.TAG_NAME, "main").text)
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error.msg):
+            return ""
+        raise
+
+
+def wait_for_main_text(browser: webdriver.Chrome, expected_text: str, timeout: float = NAVIGATION_TIMEOUT) -> str:
+    """Wait until <main> shows `expected_text`, across any navigation in between; return its text."""
+    WebDriverWait(browser, timeout).until(lambda driver: expected_text in main_text(driver))
+    return main_text(browser)
 
 
 def click_and_wait_for(browser: webdriver.Chrome, target: WebElement, expected_text: str) -> str:
@@ -27,8 +55,7 @@ def click_and_wait_for(browser: webdriver.Chrome, target: WebElement, expected_t
         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
     )
     wait.until(staleness_of(old_page))
-    wait.until(lambda driver: expected_text in driver.find_element(By.TAG_NAME, "main").text)
-    return str(browser.find_element(By.TAG_NAME, "main").text)
+    return wait_for_main_text(browser, expected_text)
 
 
 def submit_and_wait_for(browser: webdriver.Chrome, button: str, expected_text: str) -> str:

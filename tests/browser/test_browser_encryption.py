@@ -18,7 +18,6 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import select
@@ -29,6 +28,7 @@ from crypto.age_header import check_age_file
 from intake.models import Case
 from intake.services.items import ItemPayload
 from tests.browser.conftest import launch_chromium
+from tests.browser.navigation import wait_for_main_text
 from tests.submit.helpers import create_readers, decrypt_attachment, decrypt_item
 
 if TYPE_CHECKING:
@@ -52,10 +52,8 @@ def fill_in_and_send(browser: webdriver.Chrome, live_server: str, files: list[Pa
     browser.find_element(By.ID, "message").send_keys(MESSAGE)
     browser.find_element(By.ID, "attachments").send_keys("\n".join(str(path) for path in files))
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    # The receipt replaces the page while we look: elements found a moment ago may go stale
-    WebDriverWait(
-        browser, 120, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-    ).until(lambda driver: RECEIPT in driver.find_element(By.TAG_NAME, "main").text)
+    # The receipt replaces the page while we look
+    wait_for_main_text(browser, RECEIPT, timeout=120)
 
 
 def make_files(directory: Path) -> list[Path]:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from config import Config
 from crypto.codename import RUSSIAN
 from intake.models import Case
-from tests.browser.navigation import NAVIGATION_TIMEOUT, submit_and_wait_for
+from tests.browser.navigation import NAVIGATION_TIMEOUT, submit_and_wait_for, wait_for_main_text
 from tests.conftest import make_config
 from tests.submit.helpers import (
     NOTHING_STORED,
@@ -109,7 +109,7 @@ def test_a_file_upload_shows_its_progress_then_the_codename(
     assert not browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").is_enabled()
 
     # And the receipt replaces the form once the server has stored it
-    wait.until(lambda driver: "Ваше обращение отправлено" in driver.find_element(By.TAG_NAME, "main").text)
+    wait_for_main_text(browser, "Ваше обращение отправлено")
     codename = browser.find_element(By.ID, "codename").text.strip()
     assert len(codename.split()) == RUSSIAN.words_per_codename
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ru"
@@ -302,6 +302,6 @@ def test_a_form_returned_with_errors_shows_progress_again_on_the_next_try(
     _throttle_uploads(browser)
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     wait.until(lambda driver: driver.find_element(By.CSS_SELECTOR, "form progress"))
-    wait.until(lambda driver: "Ваше обращение отправлено" in driver.find_element(By.TAG_NAME, "main").text)
+    wait_for_main_text(browser, "Ваше обращение отправлено")
     # The first file was kept from the first try, not uploaded twice
     assert len(db_session.scalars(select(Case)).one().items[0].attachments) == 2
