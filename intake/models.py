@@ -160,10 +160,10 @@ class Source(Base):
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
-        Index("ix_cases_status_number", "status", "number"),
-        Index("ix_cases_assignee_id_number", "assignee_id", "number"),
-        # The inbox's default orders: latest activity first.
+        # The inbox lists cases by latest activity, all of them or by status or assignee.
         Index("ix_cases_last_activity_day_number", "last_activity_day", "number"),
+        Index("ix_cases_status_last_activity_day_number", "status", "last_activity_day", "number"),
+        Index("ix_cases_assignee_id_last_activity_day_number", "assignee_id", "last_activity_day", "number"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

@@ -118,7 +118,7 @@ def login() -> str | BaseResponse:
 @requires_session
 def logout(staff: StaffContext) -> BaseResponse:
     if ConfirmForm().validate_on_submit():
-        lawyer_sessions.log_out(get_session(), staff.session_id, staff.user)
+        lawyer_sessions.log_out(get_session(), staff.session_id, staff.user, staff.identity)
         session.clear()
     return redirect(url_for(".login"))
 

@@ -1,12 +1,18 @@
-"""The inbox: metadata from columns, triage from summaries decrypted for this request.
+"""The inbox: metadata from columns, triage from summaries decrypted for this lawyer.
+
+Every query works on `cases` alone, through its indexes, and meets the joins
+(assignee, this lawyer's read marker, summary) only for the rows it keeps:
+counting or skipping 100,000 cases never joins them first.
 
 Ordering by last activity and the status, assignee and new-activity filters
 run in the database, and then only the rows on the page are decrypted.
-Ordering by urgency has to read open cases' summaries (urgency is never
-stored in plaintext), and filtering by help type every candidate's: both
-read the SCAN_LIMIT most recently active ones, in memory, forgotten with the
-request, and the page says when that limit was reached. Closed cases always
-come after open ones when ordering by urgency: their urgency is history.
+Ordering by urgency has to know open cases' urgency (it is never stored in
+plaintext), and filtering by help type every candidate's: both read the
+SCAN_LIMIT most recently active ones, and the page says when that limit was
+reached. Opened summaries are kept in this process's memory for the key that
+opened them (intake.services.opened_summaries), so only the first view after
+unlocking pays for decrypting them. Closed cases always come after open ones
+when ordering by urgency: their urgency is history.
 """
 
 from __future__ import annotations
@@ -18,19 +24,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from crypto import Identity
 from intake.models import Case, CaseRead, CaseStatus, CaseSummary, User
-from intake.services.summaries import SummaryPayload, open_summary, urgency_rank
+from intake.services.opened_summaries import OPENED_SUMMARIES
+from intake.services.summaries import SummaryPayload, urgency_rank
 
 INBOX_PAGE_SIZE = 50
-# Summaries decrypted at most per page view for urgency order or the help-type
-# filter: about a millisecond each (docs/benchmarks.md), so about a second.
+# Summaries read at most per page view for urgency order or the help-type
+# filter: on a cold cache about a millisecond each (docs/benchmarks.md).
 SCAN_LIMIT = 1000
-# The inbox columns of the cases that match the filters.
-CandidateQuery = Select[*tuple[Any, ...]]
+# Any SELECT over `cases`; SQLAlchemy types each column list differently.
+_Query = Select[*tuple[Any, ...]]
 
 
 class InboxOrder(enum.Enum):
@@ -77,28 +84,144 @@ class InboxPage:
     scan_limited: bool
 
 
+@dataclass(frozen=True)
+class _Segment:
+    """Case numbers in the order the inbox lists them, less the first `skip` (already shown)."""
+
+    ids: _Query
+    skip: int = 0
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A case picked for scanning: enough to sort it and to find its row later."""
+
+    number: int
+    closed: bool
+    summary: SummaryPayload | None
+
+
 def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilters, page: int) -> InboxPage:
-    candidates = _candidates(viewer, filters)
-    ordered = _ordered(candidates, filters.order)
+    by_activity = (Case.last_activity_day.desc(), Case.number.desc())
+    # Numbers, not ids: a thousand ints load faster than a thousand UUIDs.
+    matching = _filtered(select(Case.number), viewer, filters)
+    if filters.help_kind is None and (
+        filters.order is InboxOrder.ACTIVITY or filters.status is CaseStatus.CLOSED
+    ):
+        return _page(session, viewer, identity, [], [_Segment(matching.order_by(*by_activity))], page, False)
+    scan = _filtered(
+        select(Case.number, Case.status, CaseSummary.ciphertext).outerjoin(
+            CaseSummary, CaseSummary.case_id == Case.id
+        ),
+        viewer,
+        filters,
+    )
+    open_first = filters.help_kind is None or filters.order is InboxOrder.URGENCY
+    if open_first:
+        # Open cases first (a closed case's urgency is history), then, for the help-type
+        # filter, closed ones while the limit allows: two index scans, never a sort of all.
+        scans = [scan.where(Case.status != CaseStatus.CLOSED)]
+        if filters.help_kind is not None:
+            scans.append(scan.where(Case.status == CaseStatus.CLOSED))
+    else:
+        scans = [scan]
+    scanned: list[_Candidate] = []
+    for query in scans:
+        rows = session.execute(query.order_by(*by_activity).limit(SCAN_LIMIT - len(scanned)))
+        scanned += [
+            _Candidate(
+                row.number, row.status is CaseStatus.CLOSED, OPENED_SUMMARIES.open(row.ciphertext, identity)
+            )
+            for row in rows
+        ]
+        if len(scanned) == SCAN_LIMIT:
+            break
+    scan_limited = len(scanned) == SCAN_LIMIT
+    picked = scanned
+    rest: list[_Segment] = []
     if filters.help_kind is not None:
-        scanned = _decrypt(session, ordered.limit(SCAN_LIMIT), identity)
-        matching = [row for row in scanned if row.summary and row.summary.help_kind == filters.help_kind]
-        return _page(
-            session, _sorted(matching, filters.order), None, identity, page, len(scanned) == SCAN_LIMIT
-        )
-    if filters.order is InboxOrder.URGENCY and filters.status is not CaseStatus.CLOSED:
-        # `ordered` lists open cases first, so these are exactly its first rows.
-        scanned = _decrypt(
-            session, ordered.where(Case.status != CaseStatus.CLOSED).limit(SCAN_LIMIT), identity
-        )
-        return _page(
-            session, _sorted(scanned, filters.order), ordered, identity, page, len(scanned) == SCAN_LIMIT
-        )
-    return _page(session, [], ordered, identity, page, False)
+        picked = [candidate for candidate in scanned if _has_help_kind(candidate, filters.help_kind)]
+    else:
+        # After the open cases read for urgency: any open ones beyond the limit, then the
+        # closed ones, each by activity (one index each; no sort of every case).
+        if scan_limited:
+            open_cases = matching.where(Case.status != CaseStatus.CLOSED).order_by(*by_activity)
+            rest.append(_Segment(open_cases, skip=len(scanned)))
+        rest.append(_Segment(matching.where(Case.status == CaseStatus.CLOSED).order_by(*by_activity)))
+    if filters.order is InboxOrder.URGENCY:
+        # sorted() is stable: within an urgency, latest activity stays first.
+        picked = sorted(picked, key=lambda candidate: (candidate.closed, urgency_rank(candidate.summary)))
+    return _page(session, viewer, identity, picked, rest, page, scan_limited)
 
 
-def _candidates(viewer: User, filters: InboxFilters) -> CandidateQuery:
-    query: CandidateQuery = (
+def _filtered(query: _Query, viewer: User, filters: InboxFilters) -> _Query:
+    """`query` (over `cases`) narrowed to the cases that pass the filters; joins only for "new"."""
+    if filters.status is not None:
+        query = query.where(Case.status == filters.status)
+    if filters.unassigned_only:
+        query = query.where(Case.assignee_id.is_(None))
+    elif filters.assignee_id is not None:
+        query = query.where(Case.assignee_id == filters.assignee_id)
+    if filters.new_activity_only:
+        query = query.outerjoin(CaseRead, _read_by(viewer)).where(
+            or_(CaseRead.seen_seq.is_(None), CaseRead.seen_seq < Case.activity_seq)
+        )
+    return query
+
+
+def _read_by(viewer: User) -> ColumnElement[bool]:
+    return and_(CaseRead.case_id == Case.id, CaseRead.user_id == viewer.id)
+
+
+def _has_help_kind(candidate: _Candidate, help_kind: str) -> bool:
+    return candidate.summary is not None and candidate.summary.help_kind == help_kind
+
+
+def _page(
+    session: Session,
+    viewer: User,
+    identity: Identity,
+    picked: Sequence[_Candidate],
+    rest: Sequence[_Segment],
+    page: int,
+    scan_limited: bool,
+) -> InboxPage:
+    """A page of the list made of `picked` (already sorted), then each segment of `rest` in turn."""
+    lengths = [
+        max(
+            0,
+            (session.scalar(select(func.count()).select_from(segment.ids.order_by(None).subquery())) or 0)
+            - segment.skip,
+        )
+        for segment in rest
+    ]
+    total = len(picked) + sum(lengths)
+    page_count = max(1, -(-total // INBOX_PAGE_SIZE))
+    page = min(max(page, 1), page_count)
+    start = (page - 1) * INBOX_PAGE_SIZE
+    numbers = [candidate.number for candidate in picked[start : start + INBOX_PAGE_SIZE]]
+    segment_start = len(picked)
+    for segment, length in zip(rest, lengths, strict=True):
+        room = INBOX_PAGE_SIZE - len(numbers)
+        offset = max(start, segment_start) - segment_start
+        if room and offset < length:
+            rows = session.execute(segment.ids.offset(segment.skip + offset).limit(room))
+            numbers += [number for (number,) in rows]
+        segment_start += length
+    return InboxPage(
+        rows=_rows(session, viewer, identity, numbers),
+        page=page,
+        page_count=page_count,
+        total=total,
+        scan_limited=scan_limited,
+    )
+
+
+def _rows(session: Session, viewer: User, identity: Identity, numbers: Sequence[int]) -> list[InboxRow]:
+    """The inbox rows of these cases, in this order: the only query that joins."""
+    if not numbers:
+        return []
+    query: _Query = (
         select(
             Case.number,
             Case.created_day,
@@ -111,68 +234,21 @@ def _candidates(viewer: User, filters: InboxFilters) -> CandidateQuery:
             CaseSummary.ciphertext,
         )
         .outerjoin(User, User.id == Case.assignee_id)
-        .outerjoin(CaseRead, and_(CaseRead.case_id == Case.id, CaseRead.user_id == viewer.id))
+        .outerjoin(CaseRead, _read_by(viewer))
         .outerjoin(CaseSummary, CaseSummary.case_id == Case.id)
+        .where(Case.number.in_(numbers))
     )
-    if filters.status is not None:
-        query = query.where(Case.status == filters.status)
-    if filters.unassigned_only:
-        query = query.where(Case.assignee_id.is_(None))
-    elif filters.assignee_id is not None:
-        query = query.where(Case.assignee_id == filters.assignee_id)
-    if filters.new_activity_only:
-        query = query.where(or_(CaseRead.seen_seq.is_(None), CaseRead.seen_seq < Case.activity_seq))
-    return query
-
-
-def _ordered(query: CandidateQuery, order: InboxOrder) -> CandidateQuery:
-    if order is InboxOrder.URGENCY:
-        query = query.order_by(Case.status == CaseStatus.CLOSED)
-    return query.order_by(Case.last_activity_day.desc(), Case.number.desc())
-
-
-def _decrypt(session: Session, query: CandidateQuery, identity: Identity) -> list[InboxRow]:
-    return [_row(row, identity) for row in session.execute(query)]
-
-
-def _sorted(rows: list[InboxRow], order: InboxOrder) -> list[InboxRow]:
-    """Rows already in `_ordered` order; sorted() is stable, so urgency keeps it within a rank."""
-    if order is InboxOrder.ACTIVITY:
-        return rows
-    return sorted(rows, key=lambda row: (row.status is CaseStatus.CLOSED, urgency_rank(row.summary)))
-
-
-def _page(
-    session: Session,
-    decrypted: Sequence[InboxRow],
-    ordered: CandidateQuery | None,
-    identity: Identity,
-    page: int,
-    scan_limited: bool,
-) -> InboxPage:
-    """A page of `decrypted` (the first rows of `ordered`, re-sorted), then the rest of `ordered`."""
-    total = len(decrypted)
-    if ordered is not None:
-        total = session.scalar(select(func.count()).select_from(ordered.order_by(None).subquery())) or 0
-    page_count = max(1, -(-total // INBOX_PAGE_SIZE))
-    page = min(max(page, 1), page_count)
-    start = (page - 1) * INBOX_PAGE_SIZE
-    rows = list(decrypted[start : start + INBOX_PAGE_SIZE])
-    room = INBOX_PAGE_SIZE - len(rows)
-    if room and ordered is not None:
-        rest = ordered.offset(max(start, len(decrypted))).limit(room)
-        rows += _decrypt(session, rest, identity)
-    return InboxPage(rows=rows, page=page, page_count=page_count, total=total, scan_limited=scan_limited)
-
-
-def _row(row: Row[Any], identity: Identity) -> InboxRow:
-    return InboxRow(
-        number=row.number,
-        created_day=row.created_day,
-        last_activity_day=row.last_activity_day,
-        status=row.status,
-        assignee_email=row.email,
-        item_count=row.item_count,
-        unread=row.seen_seq is None or row.seen_seq < row.activity_seq,
-        summary=open_summary(row.ciphertext, [identity.secret]),
-    )
+    by_number = {row.number: row for row in session.execute(query)}
+    return [
+        InboxRow(
+            number=row.number,
+            created_day=row.created_day,
+            last_activity_day=row.last_activity_day,
+            status=row.status,
+            assignee_email=row.email,
+            item_count=row.item_count,
+            unread=row.seen_seq is None or row.seen_seq < row.activity_seq,
+            summary=OPENED_SUMMARIES.open(row.ciphertext, identity),
+        )
+        for row in (by_number[number] for number in numbers if number in by_number)
+    ]

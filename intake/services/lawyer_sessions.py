@@ -25,6 +25,7 @@ from crypto import DecryptionError, Identity, identity_from_secret, new_session_
 from intake.models import LawyerSession, User, UserStatus
 from intake.services import audit
 from intake.services.clock import as_utc, utc_now
+from intake.services.opened_summaries import OPENED_SUMMARIES
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = dt.timedelta(hours=8)
@@ -77,10 +78,12 @@ def start_session(session: Session, user: User, identity_secret: str) -> Session
     return ticket
 
 
-def log_out(session: Session, session_id: str, user: User) -> None:
+def log_out(session: Session, session_id: str, user: User, identity: Identity) -> None:
+    """End the session, and forget in this process what the lawyer's key opened."""
     end_session(session, session_id)
     audit.record(session, "logout", actor=user)
     session.commit()
+    OPENED_SUMMARIES.forget(identity)
 
 
 def open_session(session: Session, user: User, identity_secret: str) -> SessionTicket:

@@ -105,6 +105,38 @@ def test_urgent_open_cases_come_first_then_latest_activity(
     by_activity = lawyer_client.get("/lawyer/?order=activity").get_data(as_text=True)
     assert inbox_numbers(by_activity) == [closed_urgent, weeks, days, new_urgent, old_style, old_urgent]
 
+    # The help-type filter keeps that order: open cases by urgency, the closed one after them
+    desertion = lawyer_client.get("/lawyer/?help_kind=desertion").get_data(as_text=True)
+    assert inbox_numbers(desertion) == [new_urgent, old_urgent, closed_urgent]
+
+
+def test_pages_run_on_from_the_cases_read_for_urgency_into_the_rest(
+    lawyer_client: FlaskClient, db_session: Session, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given four open cases, two closed ones, pages of two and urgency read for three cases at most
+    monkeypatch.setattr(inbox_service, "INBOX_PAGE_SIZE", 2)
+    monkeypatch.setattr(inbox_service, "SCAN_LIMIT", 3)
+    calm = SummaryPayload("other", "weeks", "", "ru")
+    urgent = SummaryPayload("other", "danger_now", "", "ru")
+    open_cases = [
+        with_summary(db_session, config, summary, days)
+        for summary, days in ((calm, 1), (calm, 2), (urgent, 3), (urgent, 4))
+    ]
+    closed = [with_summary(db_session, config, urgent, days) for days in (0, 5)]
+    for number in closed:
+        db_session.scalars(select(Case).where(Case.number == number)).one().status = CaseStatus.CLOSED
+    db_session.commit()
+
+    # Then the three most recently active open cases come by urgency, the fourth open one
+    # by activity, then the closed ones by activity, across pages
+    listed = [
+        number
+        for page in (1, 2, 3)
+        for number in inbox_numbers(lawyer_client.get(f"/lawyer/?page={page}").get_data(as_text=True))
+    ]
+    assert listed == [open_cases[2], open_cases[0], open_cases[1], open_cases[3], closed[0], closed[1]]
+    assert "6 cases" in lawyer_client.get("/lawyer/?page=3").get_data(as_text=True)
+
 
 def test_filters_by_help_type_and_new_activity(
     lawyer_client: FlaskClient, lawyer: LawyerFixture, db_session: Session, config: Config

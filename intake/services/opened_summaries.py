@@ -1,0 +1,91 @@
+"""Case summaries this process has opened, kept in memory for the key that opened them.
+
+Ordering the inbox by urgency needs the urgency of up to SCAN_LIMIT open
+cases, and urgency is only ever stored encrypted. Opening a thousand
+summaries costs about a second; doing it on every page view made the
+default inbox page the slowest one. So an opened summary is kept here, in
+this worker's memory only (never on disk, never shared), under:
+
+- a digest of the identity's secret, so only a request holding the same
+  unlocked key can find it (the recipient would not do: it is public);
+- a digest of the ciphertext, so a re-sealed summary is opened afresh.
+
+Entries go after IDLE_SECONDS unused, the oldest first beyond MAX_ENTRIES,
+and all of a key's at once when its lawyer logs out or locks
+(`forget`; other workers' copies go by the idle limit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from crypto import Identity
+from intake.services.summaries import SummaryPayload, open_summary
+
+# About 200 bytes each: a few megabytes per worker at most.
+MAX_ENTRIES = 20_000
+IDLE_SECONDS = 15 * 60
+_Key = tuple[bytes, bytes]
+
+
+class OpenedSummaries:
+    def __init__(
+        self,
+        max_entries: int = MAX_ENTRIES,
+        idle_seconds: float = IDLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_entries = max_entries
+        self._idle_seconds = idle_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[_Key, tuple[SummaryPayload | None, float]] = OrderedDict()
+
+    def open(self, ciphertext: bytes | None, identity: Identity) -> SummaryPayload | None:
+        """open_summary(ciphertext, [identity.secret]), from memory when this key opened it lately."""
+        if ciphertext is None:
+            return None
+        key = (_key_digest(identity), hashlib.blake2b(ciphertext, digest_size=16).digest())
+        now = self._clock()
+        with self._lock:
+            cached = self._entries.get(key)
+            if cached is not None and now - cached[1] < self._idle_seconds:
+                self._entries[key] = (cached[0], now)
+                self._entries.move_to_end(key)
+                return cached[0]
+        # Opened outside the lock: two requests may both open it, and that is harmless.
+        summary = open_summary(ciphertext, [identity.secret])
+        with self._lock:
+            self._entries[key] = (summary, now)
+            self._entries.move_to_end(key)
+            self._drop_stale(now)
+        return summary
+
+    def forget(self, identity: Identity) -> None:
+        """Drop everything this key opened (its lawyer logged out or locked)."""
+        owner = _key_digest(identity)
+        with self._lock:
+            for key in [key for key in self._entries if key[0] == owner]:
+                del self._entries[key]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def _drop_stale(self, now: float) -> None:
+        while self._entries:
+            oldest_key, (_, last_used) = next(iter(self._entries.items()))
+            if len(self._entries) <= self._max_entries and now - last_used < self._idle_seconds:
+                return
+            del self._entries[oldest_key]
+
+
+def _key_digest(identity: Identity) -> bytes:
+    return hashlib.blake2b(identity.secret.encode(), digest_size=16, person=b"intake-summaries").digest()
+
+
+OPENED_SUMMARIES = OpenedSummaries()
