@@ -193,3 +193,29 @@ def test_the_cap_leaves_threads_for_pages_with_the_default_settings(monkeypatch:
     finally:
         monkeypatch.undo()
         importlib.reload(gunicorn_settings)
+
+
+@pytest.fixture
+def two_worker_front(tmp_path: Path, database_url: str) -> Iterator[Front]:
+    threads = CAP // 2 + SPARE_THREADS // 2
+    with (
+        gunicorn(tmp_path, database_url, INTAKE_WORKERS="2", INTAKE_THREADS=str(threads)) as app_server,
+        front(tmp_path, app_server) as server,
+    ):
+        yield server
+
+
+def test_pages_answer_with_the_uploads_spread_over_workers(
+    two_worker_front: Front, db_session: Session, tmp_path: Path
+) -> None:
+    create_readers(db_session)
+    port = two_worker_front.public_port
+    slow = [_start_slow_upload(port) for _ in range(CAP)]
+    try:
+        _wait_for_partial_blobs(tmp_path / "blobs", CAP)
+        for _ in range(10):
+            status, _headers, health = get(port, "/healthz")
+            assert (status, health) == (200, b"ok\n")
+    finally:
+        for client in slow:
+            client.close()
