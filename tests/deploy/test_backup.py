@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def server(tmp_path: Path, config: Config, pg_url: str) -> Server:
 
 
 @pytest.fixture
-def db_session(config: Config) -> Session:
+def db_session(config: Config) -> Iterator[Session]:
     app = create_app(config)
     with session_factory(app)() as session:
         yield session
