@@ -219,3 +219,10 @@ def test_pages_answer_with_the_uploads_spread_over_workers(
     finally:
         for client in slow:
             client.close()
+
+
+def test_the_front_image_holds_the_busy_page_where_nginx_looks() -> None:
+    (aliased,) = re.findall(r"^\s*alias (\S+);", FRONT_CONFIG.read_text(), re.M)
+    dockerfile = (FRONT_CONFIG.parent / "Dockerfile").read_text()
+    assert f"COPY busy.html {aliased}\n" in dockerfile
+    assert (FRONT_CONFIG.parent / "busy.html").read_text().startswith("<!DOCTYPE html>")
