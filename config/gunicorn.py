@@ -72,6 +72,15 @@ backlog = 256
 workers = _int_env("INTAKE_WORKERS", min(2 * _cpu_count() + 1, 8))
 worker_class = "gthread"
 threads = _int_env("INTAKE_THREADS", 8)
+# A worker takes a connection only when one of its threads is free for it.
+# gthread would otherwise accept up to 1000 and queue them behind busy
+# threads: with streamed uploads holding every thread of one worker, a page
+# it accepted would wait for an upload to end while another worker idles.
+# The front (deploy/front/nginx.conf) keeps no connection to gunicorn open
+# between requests, so none is kept alive here either (gunicorn says so in
+# a warning at start); `keepalive` below still bounds how long an accepted
+# connection may wait for its first bytes.
+worker_connections = threads
 # Heartbeat of a frozen worker (not request duration: gthread keeps beating
 # while a thread streams a long upload).
 timeout = 120

@@ -4,7 +4,8 @@
     python smoke_checks.py drop-schema URL SCHEMA
     python smoke_checks.py where-installed PREFIX
     python smoke_checks.py seed STATE_FILE INIT_OUT  (environment: the app's)
-    python smoke_checks.py http BASE_URL             (environment: the app's)
+    python smoke_checks.py http BASE_URL [--front]   (environment: the app's)
+    python smoke_checks.py invalid-request BASE_URL  (gunicorn's own port)
     python smoke_checks.py verify STATE_FILE         (environment: the app's)
     python smoke_checks.py log-is-clean LOG_FILE
 
@@ -323,7 +324,8 @@ def find_submission_form(browser: Browser) -> tuple[str, dict] | None:
     return None
 
 
-def http_checks(base_url: str) -> None:
+def http_checks(base_url: str, through_front: bool) -> None:
+    """A visit and a help request with a file; `through_front`: BASE_URL is the front server (nginx)."""
     browser = Browser(base_url)
 
     status, headers, body = browser.request("GET", "/healthz")
@@ -347,6 +349,10 @@ def http_checks(base_url: str) -> None:
     if page.absolute_urls:
         fail(f"GET / contains absolute URLs: {page.absolute_urls[:5]}")
     ok("GET / has the security headers, no Onion-Location, no absolute URLs")
+    if through_front:
+        if headers.get("Server") != "nginx":
+            fail(f"GET / was not answered through the front server: Server {headers.get('Server')!r}")
+        ok("answered through the front server (Server: nginx, no version)")
 
     # Static files ship inside the wheel (package-data), not from the source tree.
     request_page = parse(browser.request("GET", "/request")[2])
@@ -398,10 +404,16 @@ def http_checks(base_url: str) -> None:
         fail("the receipt page echoes the submitted message")
     ok(f"submitted a help request with one file to {action} ({len(payload)} bytes)")
 
-    # Gunicorn's own error path, which by default logs the peer address.
+
+def invalid_request(base_url: str) -> None:
+    """Gunicorn's own error path, which by default logs the peer address (log-is-clean reads it).
+
+    Sent to gunicorn itself: a front server would refuse it without passing it on.
+    """
     import socket
 
-    with socket.create_connection((browser.host, browser.port), timeout=10) as raw:
+    parsed = urllib.parse.urlsplit(base_url)
+    with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 80), timeout=10) as raw:
         raw.sendall(b"GET /not a valid request line HTTP/1.1\r\nHost: smoke\r\n\r\n")
         with contextlib.suppress(OSError):
             raw.recv(4096)
@@ -495,7 +507,9 @@ def main(argv: list[str]) -> None:
     elif command == "seed":
         seed(args[0], args[1])
     elif command == "http":
-        http_checks(args[0])
+        http_checks(args[0], through_front=args[1:] == ["--front"])
+    elif command == "invalid-request":
+        invalid_request(args[0])
     elif command == "verify":
         verify(args[0])
     elif command == "log-is-clean":

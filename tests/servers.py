@@ -140,6 +140,7 @@ def front(tmp_path: Path, app: Gunicorn) -> Iterator[Front]:
     for shipped, moved in (
         ("/run/nginx/", f"{run_dir}/"),
         ("/etc/nginx/intake-small-bodies.conf", str(FRONT_CONFIG.parent / "intake-small-bodies.conf")),
+        ("/usr/share/intake-front/busy.html", str(FRONT_CONFIG.parent / "busy.html")),
         ("listen 8000 ", f"listen 127.0.0.1:{public_port} "),
         ("listen 8001 ", f"listen 127.0.0.1:{staff_port} "),
         ("http://app:8000;", f"http://127.0.0.1:{app.public_port};"),

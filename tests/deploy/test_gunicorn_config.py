@@ -139,3 +139,13 @@ def test_a_running_gunicorn_sends_no_server_header(tmp_path: Path, database_url:
     head = response.split(b"\r\n\r\n", 1)[0].lower()
     assert head.startswith(b"http/1.1 200")
     assert b"\r\nserver:" not in head
+
+
+def test_a_worker_accepts_only_what_its_threads_can_serve(
+    monkeypatch: pytest.MonkeyPatch, fresh_settings: ModuleType
+) -> None:
+    """A worker whose threads all stream uploads leaves new connections to the other workers."""
+    assert load(fresh_settings).worker_connections == load(fresh_settings).threads
+    monkeypatch.setenv("INTAKE_THREADS", "12")
+    cfg = load(importlib.reload(gunicorn_settings))
+    assert cfg.worker_connections == cfg.threads == 12
