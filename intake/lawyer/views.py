@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -21,6 +23,7 @@ from flask_babel import ngettext
 from werkzeug.wrappers.response import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
+from config.channels import ChannelKind
 from intake import questions
 from intake.configuration import current_config
 from intake.db import get_session
@@ -171,16 +174,36 @@ def search(staff: StaffContext) -> str | tuple[str, int]:
 
 @bp.route("/notifications", methods=["GET", "POST"])
 @requires_vetted
-def notification_settings(staff: StaffContext) -> str | BaseResponse:
+def notification_settings(staff: StaffContext) -> str | tuple[str, int] | BaseResponse:
     db = get_session()
-    current = notifications.preferences(db, staff.user)
-    form = NotificationsForm(daily_digest=current.daily_digest, urgent_alerts=current.urgent_alerts)
-    if form.validate_on_submit():
-        chosen = notifications.Preferences(bool(form.daily_digest.data), bool(form.urgent_alerts.data))
-        notifications.set_preferences(db, staff.user, chosen)
-        flash(_("Notification settings saved."), "success")
-        return redirect(url_for(".notification_settings"))
-    return render_template("lawyer/notifications.html", form=form, email=staff.user.email)
+    config = current_config()
+    offered = frozenset(config.notify_channels)
+    current = notifications.preferences(db, staff.user, config.secret_key)
+    form = NotificationsForm(
+        daily_digest=current.daily_digest,
+        urgent_alerts=current.urgent_alerts,
+        by_email=current.by_email,
+        **{f"{kind.value}_address": address for kind, address in current.addresses.items()},
+    )
+    if form.is_submitted():
+        if form.validate() and form.validate_routes(offered):
+            chosen = notifications.Preferences(
+                daily_digest=bool(form.daily_digest.data),
+                urgent_alerts=bool(form.urgent_alerts.data),
+                by_email=bool(form.by_email.data),
+                addresses=form.addresses(offered),
+            )
+            notifications.set_preferences(db, staff.user, chosen, config.secret_key, offered)
+            flash(_("Notification settings saved."), "success")
+            return redirect(url_for(".notification_settings"))
+        return _notifications_page(form, staff.user.email, config.notify_channels), 400
+    return _notifications_page(form, staff.user.email, config.notify_channels)
+
+
+def _notifications_page(form: NotificationsForm, email: str, channels: Mapping[ChannelKind, str]) -> str:
+    # The lawyer subscribes on the operator's server, so they see its host (never a token in the URL).
+    servers = {kind: urlsplit(template).netloc.rpartition("@")[2] for kind, template in channels.items()}
+    return render_template("lawyer/notifications.html", form=form, email=email, servers=servers)
 
 
 @bp.get("/cases/<int:case_number>")

@@ -74,7 +74,7 @@ def test_a_lawyer_who_opted_in_is_told_how_much_arrived_and_nothing_else(
         lawyer_client,
         "/lawyer/notifications",
         "/lawyer/notifications",
-        {"daily_digest": "y", "urgent_alerts": "y"},
+        {"daily_digest": "y", "urgent_alerts": "y", "by_email": "y"},
     )
     assert "Notification settings saved." in page
 
@@ -115,7 +115,7 @@ def test_nothing_new_sends_nothing_and_opting_out_stops_mail(
     send_request(new_client(), "before", "danger_now")
     # Opting in later does not report what came before, and an already-announced alert is not replayed
     run_notify(app)
-    post_form(lawyer_client, "/lawyer/notifications", "/lawyer/notifications", {"daily_digest": "y"})
+    post_form(lawyer_client, "/lawyer/notifications", "/lawyer/notifications", {"daily_digest": "y", "by_email": "y"})
     run_notify(app)
     assert inbox.take() == []
 
@@ -133,7 +133,7 @@ def test_an_unreachable_mail_server_fails_the_run_and_keeps_the_digest_due(
     tmp_path: Path,
     database_url: str,
 ) -> None:
-    post_form(lawyer_client, "/lawyer/notifications", "/lawyer/notifications", {"daily_digest": "y"})
+    post_form(lawyer_client, "/lawyer/notifications", "/lawyer/notifications", {"daily_digest": "y", "by_email": "y"})
     send_request(new_client(), "x", "days")
     broken = create_app(
         make_config(tmp_path, database_url, INTAKE_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
