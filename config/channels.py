@@ -105,14 +105,19 @@ def check_template(kind: ChannelKind, template: str) -> None:
         raise ChannelTemplateError("is not understood by Apprise")
     if _targets(kind, service) != [sample]:
         raise ChannelTemplateError("must send to {address} and to nothing else")
+    if kind is ChannelKind.MATRIX and not _has_access_token(service):
+        # Without one Apprise logs in, or registers an account, at every run.
+        raise ChannelTemplateError("must carry the Matrix account's access token: matrixs://TOKEN@host/{address}")
 
 
 def apprise_for(url: str) -> Apprise | None:
     """One Apprise holding only this URL, with every outside call it could make turned off."""
     import apprise
 
-    # Apprise names targets and URLs in its log lines; the notifier logs counts itself.
-    logging.getLogger("apprise").disabled = True
+    # Apprise names targets in its log lines, and urllib3 (under it) request paths, which hold
+    # a Matrix room; the notifier logs counts itself. Nothing else in Intake speaks HTTP out.
+    for name in ("apprise", "urllib3"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     asset = apprise.AppriseAsset(
         image_url_mask="",
         image_url_logo="",
@@ -132,3 +137,9 @@ def _targets(kind: ChannelKind, service: Apprise) -> list[str]:
     if kind is ChannelKind.SIGNAL:
         return list(plugin.targets) if plugin.source not in plugin.targets else []
     return list(plugin.rooms) if not plugin.users else []
+
+
+def _has_access_token(service: Apprise) -> bool:
+    # Apprise keeps a bare token in the password slot, with no user.
+    plugin: Any = service[0]
+    return bool(plugin.password) and not plugin.user
