@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,3 +191,16 @@ def test_a_push_channel_template_that_could_misdirect_stops_the_start(
         Config.from_env({"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path), variable: template})
     assert str(refused.value).startswith(variable)
     assert template not in str(refused.value) and "password@" not in str(refused.value)
+
+
+def test_only_the_three_apprise_plugins_are_ever_loaded(tmp_path: Path) -> None:
+    """Apprise's own URL lookup imports all ~190 of its plugins; Intake imports the three it offers."""
+    script = (
+        "import json, sys\n"
+        "from config import Config\n"
+        f"Config.from_env({{'SECRET_KEY': 'x' * 40, 'INTAKE_DATA_DIR': {str(tmp_path)!r}, **{GOOD_CHANNELS!r}}})\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('apprise.plugins.'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    plugins = {name.split(".")[2] for name in json.loads(result.stdout)}
+    assert plugins == {"base", "ntfy", "signal_api", "matrix"}

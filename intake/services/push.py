@@ -25,6 +25,6 @@ class PushSender:
         return frozenset(self.templates)
 
     def send(self, kind: ChannelKind, address: str, title: str, body: str) -> None:
-        service = apprise_for(channel_url(kind, self.templates[kind], address))
-        if service is None or not service.notify(title=title, body=body):
+        plugin = apprise_for(kind, channel_url(kind, self.templates[kind], address))
+        if plugin is None or not plugin.notify(body=body, title=title):
             raise PushError(kind.value)
