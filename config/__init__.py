@@ -92,6 +92,8 @@ class Config:
     # It may hold the SMTP password.
     smtp_url: str | None = field(default=None, repr=False)
     notify_sender: str = "intake@localhost"
+    # The UTC hour in which digests go out (0-23); None: at the first run of a day with news.
+    notify_digest_hour: int | None = None
     # Apprise URL templates of the push channels the operator turned on (config.channels);
     # they may hold tokens.
     notify_channels: dict[ChannelKind, str] = field(default_factory=dict, repr=False)
@@ -157,6 +159,7 @@ class Config:
             base_url=_base_url(env),
             smtp_url=_smtp_url(env),
             notify_sender=env.get("INTAKE_NOTIFY_FROM") or "intake@localhost",
+            notify_digest_hour=_hour(env, "INTAKE_NOTIFY_DIGEST_HOUR"),
             notify_channels=_notify_channels(env),
         )
 
@@ -254,3 +257,12 @@ def _notify_channels(env: Mapping[str, str]) -> dict[ChannelKind, str]:
             raise ConfigError(f"{name} {error}") from None
         channels[kind] = template
     return channels
+
+
+def _hour(env: Mapping[str, str], name: str) -> int | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) > 23:
+        raise ConfigError(f"{name} must be an hour of the day in UTC, 0 to 23")
+    return int(value)

@@ -12,7 +12,7 @@ from intake.db import session_factory
 from intake.models import Attachment
 from intake.services.blobstore import BlobStore
 from intake.services.chunked_uploads import ChunkedUploads
-from intake.services.clock import utc_now, utc_today
+from intake.services.clock import utc_now
 from intake.services.mailer import MailConfigError, Mailer
 from intake.services.notifications import Routes, notify
 from intake.services.push import PushSender
@@ -74,7 +74,8 @@ def notify_command() -> None:
         raise click.ClickException(str(error)) from None
     push = PushSender(config.notify_channels) if config.notify_channels else None
     with session_factory()() as session:
-        report = notify(session, Routes(mailer, push, config.secret_key), utc_today())
+        routes = Routes(mailer, push, config.secret_key)
+        report = notify(session, routes, utc_now(), config.notify_digest_hour)
     sent = ", ".join(f"{route} {count}" for route, count in sorted(report.sent.items())) or "none"
     click.echo(
         f"notifications: {report.urgent_alerts} urgent alert(s), {report.digests} digest(s), "

@@ -204,3 +204,11 @@ def test_only_the_three_apprise_plugins_are_ever_loaded(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     plugins = {name.split(".")[2] for name in json.loads(result.stdout)}
     assert plugins == {"base", "ntfy", "signal_api", "matrix"}
+
+
+@pytest.mark.parametrize("hour", ["24", "6am", "-1"])
+def test_a_digest_hour_outside_the_day_stops_the_start(tmp_path: Path, hour: str) -> None:
+    with pytest.raises(ConfigError, match="INTAKE_NOTIFY_DIGEST_HOUR must be an hour of the day in UTC"):
+        Config.from_env({"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path), "INTAKE_NOTIFY_DIGEST_HOUR": hour})
+    environ = {"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path), "INTAKE_NOTIFY_DIGEST_HOUR": "0"}
+    assert Config.from_env(environ).notify_digest_hour == 0

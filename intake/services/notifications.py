@@ -1,9 +1,9 @@
 """Content-free notifications: a lawyer learns that something arrived, never what.
 
 A digest says only "N new requests, M new messages", under a fixed subject,
-at most once per UTC day and only from the periodic `intake notify` run, so
-the mail or push provider learns neither case numbers, nor contents, nor
-when a request arrived. An urgent alert says only that an urgent request is
+at most once per UTC day and only from the periodic `intake notify` run (in
+INTAKE_NOTIFY_DIGEST_HOUR when it is set), so the mail or push provider
+learns neither case numbers, nor contents, nor when a request arrived. An urgent alert says only that an urgent request is
 waiting; it goes out at the next run after one arrives, which is its point,
 so its send time does tell the provider roughly when that was (see
 docs/operators.md).
@@ -134,8 +134,14 @@ def set_preferences(
     session.commit()
 
 
-def notify(session: Session, routes: Routes, today: dt.date) -> NotifyReport:
-    """Send what is due: urgent alerts if any are pending, then today's digests."""
+def notify(session: Session, routes: Routes, now: dt.datetime, digest_hour: int | None = None) -> NotifyReport:
+    """Send what is due: urgent alerts if any are pending, then today's digests.
+
+    With a digest hour, digests go out only in that UTC hour, so their send
+    time says nothing about when the day's first request arrived; without
+    one, at the first run of the day that has something new.
+    """
+    today = now.date()
     tally = _Tally()
     addresses = _addresses(session, routes)
     keys = instance_keys(session)
@@ -147,6 +153,8 @@ def notify(session: Session, routes: Routes, today: dt.date) -> NotifyReport:
         keys.urgent_alerts_pending = 0
         session.commit()
     digests = 0
+    if digest_hour is not None and now.hour != digest_hour:
+        return NotifyReport(digests=0, urgent_alerts=alerts, failures=tally.failures, sent=dict(tally.sent))
     case_number, follow_ups = _counters(session)
     for settings, email in _subscribers(session, NotificationSettings.daily_digest):
         if settings.digest_sent_day == today:

@@ -167,6 +167,9 @@ def test_the_notifier_runs_intake_notify_every_few_minutes_and_its_health_is_its
     assert window and window.group(1) == marker.group(1)
     assert int(pause.group(1)) < int(window.group(2)) * 60 <= 6 * int(pause.group(1))
     assert "config.healthcheck" not in test
+    # Digests wait for a fixed hour rather than going out when the day's first request arrived
+    assert 0 <= int(_environment(notifier)["INTAKE_NOTIFY_DIGEST_HOUR"]) <= 23
+    assert _environment(notifier)["SECRET_KEY_FILE"] == "/run/secrets/secret_key"
     # It needs the database and SECRET_KEY (sealed addresses), not the attachment files
     assert notifier["volumes"] == []
     assert {"secret_key", "database_url"} <= set(notifier["secrets"])
