@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from flask import (
@@ -23,7 +22,6 @@ from flask_babel import ngettext
 from werkzeug.wrappers.response import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
-from config.channels import ChannelKind
 from intake import questions
 from intake.configuration import current_config
 from intake.db import get_session
@@ -186,7 +184,7 @@ def notification_settings(staff: StaffContext) -> str | tuple[str, int] | BaseRe
         **{f"{kind.value}_address": address for kind, address in current.addresses.items()},
     )
     if form.is_submitted():
-        if form.validate() and form.validate_routes(offered):
+        if form.validate() and form.validate_routes(offered, email_offered=config.smtp_url is not None):
             chosen = notifications.Preferences(
                 daily_digest=bool(form.daily_digest.data),
                 urgent_alerts=bool(form.urgent_alerts.data),
@@ -196,14 +194,22 @@ def notification_settings(staff: StaffContext) -> str | tuple[str, int] | BaseRe
             notifications.set_preferences(db, staff.user, chosen, config.secret_key, offered)
             flash(_("Notification settings saved."), "success")
             return redirect(url_for(".notification_settings"))
-        return _notifications_page(form, staff.user.email, config.notify_channels), 400
-    return _notifications_page(form, staff.user.email, config.notify_channels)
+        return _notifications_page(form, staff.user.email), 400
+    return _notifications_page(form, staff.user.email)
 
 
-def _notifications_page(form: NotificationsForm, email: str, channels: Mapping[ChannelKind, str]) -> str:
+def _notifications_page(form: NotificationsForm, email: str) -> str:
+    config = current_config()
     # The lawyer subscribes on the operator's server, so they see its host (never a token in the URL).
-    servers = {kind: urlsplit(template).netloc.rpartition("@")[2] for kind, template in channels.items()}
-    return render_template("lawyer/notifications.html", form=form, email=email, servers=servers)
+    servers = {
+        kind: urlsplit(template).netloc.rpartition("@")[2] for kind, template in config.notify_channels.items()
+    }
+    return render_template(
+        "lawyer/notifications.html",
+        form=form,
+        email=email if config.smtp_url is not None else None,
+        servers=servers,
+    )
 
 
 @bp.get("/cases/<int:case_number>")

@@ -273,11 +273,11 @@ class NotificationsForm(FlaskForm):
     def addresses(self, offered: frozenset[ChannelKind]) -> dict[ChannelKind, str]:
         return {kind: self.address_field(kind).data for kind in offered if self.address_field(kind).data}
 
-    def validate_routes(self, offered: frozenset[ChannelKind]) -> bool:
+    def validate_routes(self, offered: frozenset[ChannelKind], email_offered: bool) -> bool:
         """Something to receive needs somewhere to receive it; the error keeps what was typed."""
         if not (self.daily_digest.data or self.urgent_alerts.data):
             return True
-        if self.by_email.data or self.addresses(offered):
+        if (email_offered and self.by_email.data) or self.addresses(offered):
             return True
         self.by_email.errors = [str(_l("Choose at least one way to receive them: email or a channel below."))]
         return False

@@ -250,18 +250,35 @@ def test_the_channels_are_offered_in_the_lawyers_language(
         assert word in page
 
 
+def logged_in(config: Config, lawyer: LawyerFixture) -> FlaskClient:
+    client = create_app(config).test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    log_in(client, lawyer.user.email, lawyer.passphrase, totp_code(lawyer.totp_secret, None))
+    return client
+
+
 def test_only_the_channels_the_operator_turned_on_are_offered(
     tmp_path: Path, database_url: str, db_session: Session, lawyer: LawyerFixture, push: tuple[PushServer, int]
 ) -> None:
     ntfy_template = channel_templates(push[1])["INTAKE_NOTIFY_NTFY_URL"]
-    ntfy_only = make_config(tmp_path, database_url, INTAKE_NOTIFY_NTFY_URL=ntfy_template)
-    client = create_app(ntfy_only).test_client()
-    client.environ_base["wsgi.url_scheme"] = "https"
-    log_in(client, lawyer.user.email, lawyer.passphrase, totp_code(lawyer.totp_secret, None))
+    client = logged_in(make_config(tmp_path, database_url, INTAKE_NOTIFY_NTFY_URL=ntfy_template), lawyer)
     page = client.get(PAGE).get_data(as_text=True)
     assert 'id="ntfy_address"' in page and f"127.0.0.1:{push[1]}" in page
     assert 'id="signal_address"' not in page and 'id="matrix_address"' not in page
+    # Without INTAKE_SMTP_URL email is not offered, and does not count as a way to receive
+    assert 'id="by_email"' not in page
+    refused = post_form(client, PAGE, PAGE, {"daily_digest": "y", "by_email": "y"})
+    assert "Choose at least one way to receive them" in refused
     # A Signal number posted anyway is not stored: the channel is not on offer
-    post_form(client, PAGE, PAGE, {"daily_digest": "y", "by_email": "y", "signal_address": NUMBER})
-    assert db_session.scalars(select(NotificationChannel)).all() == []
+    saved = post_form(client, PAGE, PAGE, {"daily_digest": "y", "ntfy_address": TOPIC, "signal_address": NUMBER})
+    assert "Notification settings saved." in saved
+    assert [row.kind.value for row in db_session.scalars(select(NotificationChannel))] == ["ntfy"]
 
+
+def test_with_nothing_configured_the_page_says_so(
+    tmp_path: Path, database_url: str, lawyer: LawyerFixture
+) -> None:
+    client = logged_in(make_config(tmp_path, database_url), lawyer)
+    page = client.get(f"{PAGE}?lang=ru").get_data(as_text=True)
+    assert "Этот сервис пока не отправляет уведомлений" in page
+    assert 'id="by_email"' not in page and "_address" not in page
