@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from limits import parse_many
 
+from config.channels import TEMPLATE_VARIABLES, ChannelKind, ChannelTemplateError, check_template
+
 GIB = 1024**3
 DEFAULT_MAX_FILE_BYTES = 2 * GIB
 DEFAULT_MAX_SUBMISSION_BYTES = 4 * GIB
@@ -90,6 +92,11 @@ class Config:
     # It may hold the SMTP password.
     smtp_url: str | None = field(default=None, repr=False)
     notify_sender: str = "intake@localhost"
+    # The UTC hour in which digests go out (0-23); None: at the first run of a day with news.
+    notify_digest_hour: int | None = None
+    # Apprise URL templates of the push channels the operator turned on (config.channels);
+    # they may hold tokens.
+    notify_channels: dict[ChannelKind, str] = field(default_factory=dict, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -152,6 +159,8 @@ class Config:
             base_url=_base_url(env),
             smtp_url=_smtp_url(env),
             notify_sender=env.get("INTAKE_NOTIFY_FROM") or "intake@localhost",
+            notify_digest_hour=_hour(env, "INTAKE_NOTIFY_DIGEST_HOUR"),
+            notify_channels=_notify_channels(env),
         )
 
 
@@ -234,3 +243,26 @@ def _smtp_url(env: Mapping[str, str]) -> str | None:
     if not valid:
         raise ConfigError("INTAKE_SMTP_URL must be smtp://, smtp+starttls:// or smtps:// with a host")
     return value
+
+
+def _notify_channels(env: Mapping[str, str]) -> dict[ChannelKind, str]:
+    channels = {}
+    for kind, name in TEMPLATE_VARIABLES.items():
+        template = _read_secret(env, name)
+        if template is None:
+            continue
+        try:
+            check_template(kind, template)
+        except ChannelTemplateError as error:
+            raise ConfigError(f"{name} {error}") from None
+        channels[kind] = template
+    return channels
+
+
+def _hour(env: Mapping[str, str], name: str) -> int | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) > 23:
+        raise ConfigError(f"{name} must be an hour of the day in UTC, 0 to 23")
+    return int(value)

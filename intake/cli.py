@@ -12,9 +12,10 @@ from intake.db import session_factory
 from intake.models import Attachment
 from intake.services.blobstore import BlobStore
 from intake.services.chunked_uploads import ChunkedUploads
-from intake.services.clock import utc_now, utc_today
+from intake.services.clock import utc_now
 from intake.services.mailer import MailConfigError, Mailer
-from intake.services.notifications import notify
+from intake.services.notifications import Routes, notify
+from intake.services.push import PushSender
 from intake.services.retention import purge_expired_cases
 
 intake_cli = AppGroup("intake", help="Operate this Intake instance.")
@@ -64,18 +65,21 @@ def notify_command() -> None:
     Run it every few minutes (urgent alerts wait for the next run).
     """
     config = current_config()
-    if config.smtp_url is None:
-        click.echo("notifications: INTAKE_SMTP_URL is not set, nothing sent")
+    if config.smtp_url is None and not config.notify_channels:
+        click.echo("notifications: neither INTAKE_SMTP_URL nor a push channel is set, nothing sent")
         return
     try:
-        mailer = Mailer.from_url(config.smtp_url, config.notify_sender)
+        mailer = Mailer.from_url(config.smtp_url, config.notify_sender) if config.smtp_url else None
     except MailConfigError as error:
         raise click.ClickException(str(error)) from None
+    push = PushSender(config.notify_channels) if config.notify_channels else None
     with session_factory()() as session:
-        report = notify(session, mailer, utc_today())
+        routes = Routes(mailer, push, config.secret_key)
+        report = notify(session, routes, utc_now(), config.notify_digest_hour)
+    sent = ", ".join(f"{route} {count}" for route, count in sorted(report.sent.items())) or "none"
     click.echo(
         f"notifications: {report.urgent_alerts} urgent alert(s), {report.digests} digest(s), "
-        f"{report.failures} failure(s)"
+        f"{report.failures} failure(s); messages taken: {sent}"
     )
     if report.failures:
         raise SystemExit(1)

@@ -24,8 +24,11 @@ from sqlalchemy import (
     String,
     Uuid,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from config.channels import ChannelKind
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -260,17 +263,33 @@ class CaseRead(Base):
 
 
 class NotificationSettings(Base):
-    """A lawyer's opt-in to content-free email, and what their last digest counted up to."""
+    """A lawyer's opt-in to content-free notifications, and what their last digest counted up to."""
 
     __tablename__ = "notification_settings"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     daily_digest: Mapped[bool] = mapped_column(default=False)
     urgent_alerts: Mapped[bool] = mapped_column(default=False)
+    # Whether they go to the account's email; push channels are NotificationChannel rows.
+    by_email: Mapped[bool] = mapped_column(default=True, server_default=true())
     digest_sent_day: Mapped[dt.date | None] = mapped_column(Date)
     # Counters the last digest (or the opt-in) reached; the next one reports the difference.
     seen_case_number: Mapped[int] = mapped_column(Integer, default=0)
     seen_follow_ups: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NotificationChannel(Base):
+    """A lawyer's own address on one push channel (ntfy topic, Signal number, Matrix room).
+
+    Sealed under a key derived from SECRET_KEY and padded to one length, so a
+    database alone shows who uses which kind of channel, never the address.
+    """
+
+    __tablename__ = "notification_channels"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[ChannelKind] = mapped_column(_enum(ChannelKind), primary_key=True)
+    address_sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditEvent(Base):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +128,87 @@ def test_the_codename_throttle_has_its_own_setting(tmp_path: Path) -> None:
     assert config.global_submit_rate_limit == "7 per hour"
     assert config.global_codename_rate_limit == "600 per hour"
 
+
+
+GOOD_CHANNELS = {
+    "INTAKE_NOTIFY_NTFY_URL": "ntfys://tk_operator_token@ntfy.example.org/{address}",
+    "INTAKE_NOTIFY_SIGNAL_URL": "signal://signal-api:8080/+15550001111/{address}",
+    "INTAKE_NOTIFY_MATRIX_URL": "matrixs://syt_operator_token@matrix.example.org/{address}",
+}
+
+
+def test_push_channel_templates_are_read_and_kept_out_of_repr(tmp_path: Path) -> None:
+    secret_file = tmp_path / "matrix-url"
+    secret_file.write_text(GOOD_CHANNELS["INTAKE_NOTIFY_MATRIX_URL"] + "\n")
+    environ = {
+        "SECRET_KEY": LONG_SECRET,
+        "INTAKE_DATA_DIR": str(tmp_path),
+        "INTAKE_NOTIFY_NTFY_URL": GOOD_CHANNELS["INTAKE_NOTIFY_NTFY_URL"],
+        "INTAKE_NOTIFY_SIGNAL_URL": GOOD_CHANNELS["INTAKE_NOTIFY_SIGNAL_URL"],
+        "INTAKE_NOTIFY_MATRIX_URL_FILE": str(secret_file),
+    }
+    config = Config.from_env(environ)
+    assert {kind.value: template for kind, template in config.notify_channels.items()} == {
+        "ntfy": GOOD_CHANNELS["INTAKE_NOTIFY_NTFY_URL"],
+        "signal": GOOD_CHANNELS["INTAKE_NOTIFY_SIGNAL_URL"],
+        "matrix": GOOD_CHANNELS["INTAKE_NOTIFY_MATRIX_URL"],
+    }
+    assert "operator_token" not in repr(config)
+    assert Config.from_env({"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path)}).notify_channels == {}
+
+
+@pytest.mark.parametrize(
+    ("variable", "template", "message"),
+    [
+        # Not a URL Apprise can use, or not this kind's
+        ("INTAKE_NOTIFY_NTFY_URL", "ntfys://ntfy.example.org:99999/{address}", "is not a URL"),
+        ("INTAKE_NOTIFY_NTFY_URL", "json://hooks.example.org/{address}", "must start with ntfy:// or ntfys://"),
+        ("INTAKE_NOTIFY_SIGNAL_URL", "ntfys://ntfy.example.org/{address}", "must start with signal://"),
+        ("INTAKE_NOTIFY_MATRIX_URL", "matrixs://matrix.example.org/{address}", "access token"),
+        ("INTAKE_NOTIFY_MATRIX_URL", "matrixs://bot:password@matrix.example.org/{address}", "access token"),
+        ("INTAKE_NOTIFY_SIGNAL_URL", "signal://signal-api:8080/12/{address}", "not understood by Apprise"),
+        # ntfy's cloud by default: the host must be the operator's choice, written out
+        ("INTAKE_NOTIFY_NTFY_URL", "ntfy://{address}", "must name the server's host"),
+        ("INTAKE_NOTIFY_NTFY_URL", "ntfys://ntfy.example.org/intake", "must hold {address} once"),
+        ("INTAKE_NOTIFY_NTFY_URL", "ntfys://ntfy.example.org/{address}/{address}", "must hold {address} once"),
+        ("INTAKE_NOTIFY_NTFY_URL", "ntfys://ntfy.example.org/t?tags={address}", "must hold {address} once"),
+        # Anything that would make a lawyer's app or the server fetch from elsewhere
+        (
+            "INTAKE_NOTIFY_NTFY_URL",
+            "ntfys://ntfy.example.org/{address}?avatar_url=https://images.example.com/a.png",
+            "must not carry a second URL",
+        ),
+        # Sending to somebody else too, or from the lawyer's own number to itself
+        ("INTAKE_NOTIFY_SIGNAL_URL", "signal://signal-api:8080/{address}", "to nothing else"),
+        ("INTAKE_NOTIFY_SIGNAL_URL", "signal://signal-api:8080/+15550001111/{address}/+15550002222", "to nothing else"),
+        ("INTAKE_NOTIFY_MATRIX_URL", "matrixs://token@matrix.example.org/{address}/%23all:example.org", "to nothing else"),
+    ],
+)
+def test_a_push_channel_template_that_could_misdirect_stops_the_start(
+    tmp_path: Path, variable: str, template: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)) as refused:
+        Config.from_env({"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path), variable: template})
+    assert str(refused.value).startswith(variable)
+    assert template not in str(refused.value) and "password@" not in str(refused.value)
+
+
+def test_only_the_three_apprise_plugins_are_ever_loaded(tmp_path: Path) -> None:
+    """Apprise's own URL lookup imports all ~190 of its plugins; Intake imports the three it offers."""
+    script = (
+        "import json, sys\n"
+        "from config import Config\n"
+        f"Config.from_env({{'SECRET_KEY': 'x' * 40, 'INTAKE_DATA_DIR': {str(tmp_path)!r}, **{GOOD_CHANNELS!r}}})\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('apprise.plugins.'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    plugins = {name.split(".")[2] for name in json.loads(result.stdout)}
+    assert plugins == {"base", "ntfy", "signal_api", "matrix"}
+
+
+@pytest.mark.parametrize("hour", ["24", "6am", "-1"])
+def test_a_digest_hour_outside_the_day_stops_the_start(tmp_path: Path, hour: str) -> None:
+    with pytest.raises(ConfigError, match="INTAKE_NOTIFY_DIGEST_HOUR must be an hour of the day in UTC"):
+        Config.from_env({"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path), "INTAKE_NOTIFY_DIGEST_HOUR": hour})
+    environ = {"SECRET_KEY": LONG_SECRET, "INTAKE_DATA_DIR": str(tmp_path), "INTAKE_NOTIFY_DIGEST_HOUR": "0"}
+    assert Config.from_env(environ).notify_digest_hour == 0

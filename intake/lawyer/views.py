@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -171,16 +172,44 @@ def search(staff: StaffContext) -> str | tuple[str, int]:
 
 @bp.route("/notifications", methods=["GET", "POST"])
 @requires_vetted
-def notification_settings(staff: StaffContext) -> str | BaseResponse:
+def notification_settings(staff: StaffContext) -> str | tuple[str, int] | BaseResponse:
     db = get_session()
-    current = notifications.preferences(db, staff.user)
-    form = NotificationsForm(daily_digest=current.daily_digest, urgent_alerts=current.urgent_alerts)
-    if form.validate_on_submit():
-        chosen = notifications.Preferences(bool(form.daily_digest.data), bool(form.urgent_alerts.data))
-        notifications.set_preferences(db, staff.user, chosen)
-        flash(_("Notification settings saved."), "success")
-        return redirect(url_for(".notification_settings"))
-    return render_template("lawyer/notifications.html", form=form, email=staff.user.email)
+    config = current_config()
+    offered = frozenset(config.notify_channels)
+    current = notifications.preferences(db, staff.user, config.secret_key)
+    form = NotificationsForm(
+        daily_digest=current.daily_digest,
+        urgent_alerts=current.urgent_alerts,
+        by_email=current.by_email,
+        **{f"{kind.value}_address": address for kind, address in current.addresses.items()},
+    )
+    if form.is_submitted():
+        if form.validate() and form.validate_routes(offered, email_offered=config.smtp_url is not None):
+            chosen = notifications.Preferences(
+                daily_digest=bool(form.daily_digest.data),
+                urgent_alerts=bool(form.urgent_alerts.data),
+                by_email=bool(form.by_email.data),
+                addresses=form.addresses(offered),
+            )
+            notifications.set_preferences(db, staff.user, chosen, config.secret_key, offered)
+            flash(_("Notification settings saved."), "success")
+            return redirect(url_for(".notification_settings"))
+        return _notifications_page(form, staff.user.email), 400
+    return _notifications_page(form, staff.user.email)
+
+
+def _notifications_page(form: NotificationsForm, email: str) -> str:
+    config = current_config()
+    # The lawyer subscribes on the operator's server, so they see its host (never a token in the URL).
+    servers = {
+        kind: urlsplit(template).netloc.rpartition("@")[2] for kind, template in config.notify_channels.items()
+    }
+    return render_template(
+        "lawyer/notifications.html",
+        form=form,
+        email=email if config.smtp_url is not None else None,
+        servers=servers,
+    )
 
 
 @bp.get("/cases/<int:case_number>")

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
+from config.channels import MAX_ADDRESS_CHARS, ChannelKind, normalise_address
 from crypto import is_valid_recipient
 from intake.models import CaseStatus
 from intake.questions import question
@@ -221,10 +222,65 @@ class SearchForm(FlaskForm):
     submit = SubmitField(_l("Search"))
 
 
+ADDRESS_ERRORS = {
+    ChannelKind.NTFY: _l("An ntfy topic is 1 to 64 letters, digits, - or _."),
+    ChannelKind.SIGNAL: _l("Write the number in international form, starting with + and the country code."),
+    ChannelKind.MATRIX: _l("Give a room id (!…:server) or a room alias (#…:server)."),
+}
+
+
+class ChannelAddress:
+    """Checks a push address and keeps it as Apprise takes it (a Signal number without spaces)."""
+
+    def __init__(self, kind: ChannelKind) -> None:
+        self.kind = kind
+
+    def __call__(self, form: FlaskForm, field: StringField) -> None:
+        if not field.data or not field.data.strip():
+            field.data = None
+            return
+        address = normalise_address(self.kind, field.data)
+        if address is None:
+            raise ValidationError(str(ADDRESS_ERRORS[self.kind]))
+        field.data = address
+
+
 class NotificationsForm(FlaskForm):
-    daily_digest = BooleanField(_l("Once a day, email me how many new requests and messages arrived"))
-    urgent_alerts = BooleanField(_l("Email me as soon as an urgent request arrives"))
+    daily_digest = BooleanField(_l("Once a day: how many new requests and messages arrived"))
+    urgent_alerts = BooleanField(_l("As soon as an urgent request arrives"))
+    by_email = BooleanField(_l("By email"))
+    ntfy_address = StringField(
+        _l("ntfy topic"),
+        validators=[Length(max=MAX_ADDRESS_CHARS), ChannelAddress(ChannelKind.NTFY)],
+        render_kw={"maxlength": MAX_ADDRESS_CHARS, "spellcheck": "false"},
+    )
+    signal_address = StringField(
+        _l("Signal number"),
+        validators=[Length(max=MAX_ADDRESS_CHARS), ChannelAddress(ChannelKind.SIGNAL)],
+        render_kw={"maxlength": MAX_ADDRESS_CHARS, "inputmode": "tel"},
+    )
+    matrix_address = StringField(
+        _l("Matrix room"),
+        validators=[Length(max=MAX_ADDRESS_CHARS), ChannelAddress(ChannelKind.MATRIX)],
+        render_kw={"maxlength": MAX_ADDRESS_CHARS, "spellcheck": "false"},
+    )
     submit = SubmitField(_l("Save"))
+
+    def address_field(self, kind: ChannelKind) -> StringField:
+        field: StringField = getattr(self, f"{kind.value}_address")
+        return field
+
+    def addresses(self, offered: frozenset[ChannelKind]) -> dict[ChannelKind, str]:
+        return {kind: self.address_field(kind).data for kind in offered if self.address_field(kind).data}
+
+    def validate_routes(self, offered: frozenset[ChannelKind], email_offered: bool) -> bool:
+        """Something to receive needs somewhere to receive it; the error keeps what was typed."""
+        if not (self.daily_digest.data or self.urgent_alerts.data):
+            return True
+        if (email_offered and self.by_email.data) or self.addresses(offered):
+            return True
+        self.by_email.errors = [str(_l("Choose at least one way to receive them: email or a channel below."))]
+        return False
 
 
 class ConfirmForm(FlaskForm):

@@ -107,15 +107,20 @@ def test_images_pinned(services: dict[str, dict[str, Any]]) -> None:
     assert "bookworm" in services["db"]["image"]
 
 
-def test_only_tor_reaches_the_internet(compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
+def test_only_tor_and_the_notifier_reach_the_internet(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
     networks = compose["networks"]
     internal = {name for name, spec in networks.items() if (spec or {}).get("internal") is True}
     for name, service in services.items():
         attached = _networks(service)
         assert attached, f"{name} must name its networks (no default network)"
-        if name != "tor":
+        if name not in ("tor", "notifier"):
             assert set(attached) <= internal, f"{name} is on a network with internet access"
     assert set(_networks(services["tor"])) - internal, "tor needs a way out to the Tor network"
+    # The notifier reaches mail and push servers, and the database; never the front or the onion.
+    assert set(_networks(services["notifier"])) == {"backend", "egress"}
+    assert "egress" not in internal
     assert set(_networks(services["db"])) == {"backend"}
     assert set(_networks(services["redis"])) == {"backend"}
 
@@ -131,7 +136,7 @@ def test_migrate_is_one_shot_and_gates_the_app(services: dict[str, dict[str, Any
 
 
 def test_app_healthcheck_not_disabled(services: dict[str, dict[str, Any]]) -> None:
-    for name in APP_IMAGE_SERVICES:
+    for name in (*APP_IMAGE_SERVICES, "notifier"):
         assert not (services[name].get("healthcheck") or {}).get("disable"), name
     assert "pg_isready" in services["db"]["healthcheck"]["test"]
 
@@ -143,6 +148,32 @@ def test_sweeper_health_is_its_last_sweep(services: dict[str, dict[str, Any]]) -
     assert marker, "a successful sweep must leave a mark"
     test = " ".join(sweeper["healthcheck"]["test"])
     assert marker.group(1) in test and "config.healthcheck" not in test
+
+
+def test_the_notifier_runs_intake_notify_every_few_minutes_and_its_health_is_its_last_run(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    notifier = services["notifier"]
+    assert notifier["image"] == services["app"]["image"] and notifier["restart"] == "unless-stopped"
+    loop = notifier["command"][-1]
+    marker = re.search(r"flask --app wsgi intake notify && touch (/tmp/\S+);", loop)
+    assert marker, "a successful run must leave a mark"
+    # Urgent alerts wait for the next run: it must come within minutes
+    pause = re.search(r"sleep (\d+)", loop)
+    assert pause and int(pause.group(1)) <= 600
+    # Healthy while the mark is younger than a few missed runs, and the image's /healthz check is not used
+    test = " ".join(notifier["healthcheck"]["test"])
+    window = re.search(r"find (/tmp/\S+) -mmin -(\d+)", test)
+    assert window and window.group(1) == marker.group(1)
+    assert int(pause.group(1)) < int(window.group(2)) * 60 <= 6 * int(pause.group(1))
+    assert "config.healthcheck" not in test
+    # Digests wait for a fixed hour rather than going out when the day's first request arrived
+    assert 0 <= int(_environment(notifier)["INTAKE_NOTIFY_DIGEST_HOUR"]) <= 23
+    assert _environment(notifier)["SECRET_KEY_FILE"] == "/run/secrets/secret_key"
+    # It needs the database and SECRET_KEY (sealed addresses), not the attachment files
+    assert notifier["volumes"] == []
+    assert {"secret_key", "database_url"} <= set(notifier["secrets"])
+    assert notifier["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
 def test_uploads_survive_a_graceful_stop(services: dict[str, dict[str, Any]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from config import Config
 from intake import create_app
-from intake.services.notifications import DIGEST_SUBJECT, URGENT_SUBJECT
-from tests.conftest import make_config
+from intake.services.clock import utc_today
+from intake.services.mailer import Mailer
+from intake.services.notifications import DIGEST_SUBJECT, URGENT_SUBJECT, Routes, notify
+from tests.conftest import TEST_SECRET, make_config
 from tests.factories import LawyerFixture, create_lawyer
 from tests.lawyer.fixtures import NewClient
 from tests.lawyer.helpers import post_form
@@ -74,7 +77,7 @@ def test_a_lawyer_who_opted_in_is_told_how_much_arrived_and_nothing_else(
         lawyer_client,
         "/lawyer/notifications",
         "/lawyer/notifications",
-        {"daily_digest": "y", "urgent_alerts": "y"},
+        {"daily_digest": "y", "urgent_alerts": "y", "by_email": "y"},
     )
     assert "Notification settings saved." in page
 
@@ -115,7 +118,7 @@ def test_nothing_new_sends_nothing_and_opting_out_stops_mail(
     send_request(new_client(), "before", "danger_now")
     # Opting in later does not report what came before, and an already-announced alert is not replayed
     run_notify(app)
-    post_form(lawyer_client, "/lawyer/notifications", "/lawyer/notifications", {"daily_digest": "y"})
+    post_form(lawyer_client, "/lawyer/notifications", "/lawyer/notifications", {"daily_digest": "y", "by_email": "y"})
     run_notify(app)
     assert inbox.take() == []
 
@@ -133,7 +136,7 @@ def test_an_unreachable_mail_server_fails_the_run_and_keeps_the_digest_due(
     tmp_path: Path,
     database_url: str,
 ) -> None:
-    post_form(lawyer_client, "/lawyer/notifications", "/lawyer/notifications", {"daily_digest": "y"})
+    post_form(lawyer_client, "/lawyer/notifications", "/lawyer/notifications", {"daily_digest": "y", "by_email": "y"})
     send_request(new_client(), "x", "days")
     broken = create_app(
         make_config(tmp_path, database_url, INTAKE_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
@@ -142,3 +145,33 @@ def test_an_unreachable_mail_server_fails_the_run_and_keeps_the_digest_due(
     assert result.exit_code == 1 and "1 failure(s)" in result.output
     # The digest is still owed, and goes out once the server answers
     assert "1 digest(s)" in run_notify(app)
+
+
+def test_with_a_digest_hour_the_digest_waits_for_it_and_an_urgent_alert_does_not(
+    app: Flask,
+    lawyer_client: FlaskClient,
+    new_client: NewClient,
+    db_session: Session,
+    smtp: tuple[ReceivedMail, int],
+) -> None:
+    inbox, port = smtp
+    post_form(
+        lawyer_client,
+        "/lawyer/notifications",
+        "/lawyer/notifications",
+        {"daily_digest": "y", "urgent_alerts": "y", "by_email": "y"},
+    )
+    send_request(new_client(), "x", "danger_now")
+    routes = Routes(Mailer.from_url(f"smtp://127.0.0.1:{port}", "intake@example.org"), None, TEST_SECRET.encode())
+    afternoon = dt.datetime.combine(utc_today(), dt.time(14, 3), dt.UTC)
+
+    # The request came in the afternoon: the alert goes at once, the digest does not
+    report = notify(db_session, routes, afternoon, digest_hour=6)
+    assert (report.urgent_alerts, report.digests, report.failures) == (1, 0, 0)
+    assert [message["Subject"] for _to, message in inbox.take()] == [URGENT_SUBJECT]
+
+    # Next morning in the digest hour it goes, once
+    next_morning = afternoon + dt.timedelta(hours=16, minutes=2)
+    assert notify(db_session, routes, next_morning, digest_hour=6).digests == 1
+    assert notify(db_session, routes, next_morning + dt.timedelta(minutes=5), digest_hour=6).digests == 0
+    assert [message["Subject"] for _to, message in inbox.take()] == [DIGEST_SUBJECT]
