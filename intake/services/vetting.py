@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, aliased
 
-from intake.models import Case, Item, ItemRecipient, Role, User, UserStatus
+from intake.models import Case, Item, ItemRecipient, NotificationChannel, Role, User, UserStatus
 from intake.services import audit
 from intake.services.clock import utc_now
 from intake.services.lawyer_sessions import end_all_sessions
@@ -28,7 +28,8 @@ def staff_by_status(session: Session) -> dict[UserStatus, list[User]]:
 
 
 def change_status(session: Session, admin: User, user: User, new_status: UserStatus) -> None:
-    """Approve, suspend, reinstate or revoke; leaving VETTED ends every session at once."""
+    """Approve, suspend, reinstate or revoke; leaving VETTED ends every session at once,
+    and revoking also deletes the person's notification addresses."""
     allowed = ALLOWED_TRANSITIONS.get(user.status, frozenset())
     if new_status not in allowed:
         raise ValueError(f"cannot go from {user.status.value} to {new_status.value}")
@@ -39,6 +40,9 @@ def change_status(session: Session, admin: User, user: User, new_status: UserSta
         user.vetted_day = utc_now().date()
     if new_status in (UserStatus.SUSPENDED, UserStatus.REVOKED):
         end_all_sessions(session, user.id)
+    if new_status is UserStatus.REVOKED:
+        # Revocation is final: their Signal number or ntfy topic is no longer ours to keep.
+        session.execute(delete(NotificationChannel).where(NotificationChannel.user_id == user.id))
     audit.record(session, f"user.{new_status.value}", actor=admin, detail=str(user.id))
     session.commit()
 

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from config import Config
 from crypto import Identity
-from intake.models import Role, User, UserStatus
+from intake.models import ChannelKind, NotificationChannel, Role, User, UserStatus
 from intake.services.keyring import submission_recipients
+from intake.services.notification_addresses import seal_address
 from tests.factories import LawyerFixture, create_lawyer
 from tests.lawyer.fixtures import NewClient
 from tests.lawyer.helpers import csrf_token, log_in, path_of, post_form, submit_directly, totp_code, unescape
@@ -124,3 +125,30 @@ def test_lawyers_cannot_use_admin_pages(lawyer_client: FlaskClient, lawyer: Lawy
 def test_audit_log_is_visible_to_admins(admin_client: FlaskClient) -> None:
     page = admin_client.get("/admin/audit").get_data(as_text=True)
     assert "Logged in" in page
+
+
+def test_revoking_deletes_the_lawyers_notification_addresses_and_suspending_keeps_them(
+    admin_client: FlaskClient, db_session: Session, config: Config
+) -> None:
+    suspended = create_lawyer(db_session, email="suspended@example.org")
+    revoked = create_lawyer(db_session, email="revoked@example.org")
+    for lawyer in (suspended, revoked):
+        db_session.add(
+            NotificationChannel(
+                user_id=lawyer.user.id,
+                kind=ChannelKind.SIGNAL,
+                address_sealed=seal_address(
+                    config.secret_key, lawyer.user.id, ChannelKind.SIGNAL, "+380501234567"
+                ),
+            )
+        )
+    db_session.commit()
+    for lawyer, status in ((suspended, "suspended"), (revoked, "revoked")):
+        post_form(
+            admin_client,
+            f"/admin/people/{lawyer.user.id}",
+            f"/admin/people/{lawyer.user.id}/status/{status}",
+            {},
+        )
+    db_session.expire_all()
+    assert db_session.scalars(select(NotificationChannel.user_id)).all() == [suspended.user.id]
