@@ -28,7 +28,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale, gettext
+from flask_babel import force_locale, get_locale, gettext
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.datastructures import MultiDict
@@ -38,6 +38,7 @@ from intake.configuration import current_config
 from intake.db import get_session
 from intake.errors import render_error
 from intake.extensions import csrf, limiter
+from intake.i18n import LANGUAGES
 from intake.ratelimit import global_key, passed_csrf_check
 from intake.services.blobstore import BlobStore
 from intake.services.codenames import misspelt_word
@@ -212,6 +213,8 @@ def _require_csrf_token(fields: MultiDict[str, str]) -> None:
 
 
 _FORM_SESSION = "form_session"
+# The page's language, posted with the form: an expired form comes back in it.
+FORM_LANGUAGE_FIELD = "form_language"
 
 
 def _form_session() -> str:
@@ -364,24 +367,25 @@ def send_request() -> str | tuple[str, int]:
     return _receipt_page(held, receipt)
 
 
-def _expired_form(
-    form: HelpRequestForm, upload: ReceivedUpload, kept: list[EncryptedFile]
-) -> tuple[str, int]:
+def _expired_form(form: HelpRequestForm, upload: ReceivedUpload, kept: list[EncryptedFile]) -> tuple[str, int]:
     """The form back as typed under a new codename: its tokens were stale or another browser's.
 
     Nothing that arrived with it was stored (files are accepted only behind
-    valid tokens); files kept from an earlier try stay kept.
+    valid tokens); files kept from an earlier try stay kept. The page keeps
+    the form's language, which the ended session no longer remembers.
     """
-    # Not validated (nothing is until the tokens pass), so the errors are set rather than appended.
-    form["attachments"].errors = [
-        gettext(
-            "“%(name)s” was not stored, because the form had expired. Please choose it again.", name=filename
-        )
-        for filename in upload.not_stored
-    ]
-    page = render_template(
-        "submit/request.html", form=form, held=_new_held_codename(), kept=_keep(kept), expired=True
-    )
+    language = upload.fields.get(FORM_LANGUAGE_FIELD)
+    if language in LANGUAGES:
+        session["lang"] = language
+    else:
+        language = str(get_locale())
+    with force_locale(language):
+        # Not validated (nothing is until the tokens pass), so the errors are set rather than appended.
+        form["attachments"].errors = [
+            gettext("“%(name)s” was not stored, because the form had expired. Please choose it again.", name=filename)
+            for filename in upload.not_stored
+        ]
+        page = render_template("submit/request.html", form=form, held=_new_held_codename(), kept=_keep(kept), expired=True)
     return page, 400
 
 

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crypto.codename import RUSSIAN
 from intake.models import Case
 from tests.submit.helpers import (
     NOTHING_STORED,
@@ -79,7 +80,9 @@ def test_a_submitter_whose_session_ended_mid_form_gets_the_form_back_with_a_new_
     statement = Upload("заявление.pdf", b"%PDF the statement " * 40)
 
     # When it is sent
-    response = post_parts(later, "/request?lang=ru", help_request_parts(old, MESSAGE, files=[statement]))
+    parts = help_request_parts(old, MESSAGE, files=[statement])
+    parts.insert(2, Text("form_language", "ru"))
+    response = post_parts(later, "/request", parts)
 
     # Then nothing is stored, and the form comes back saying so, with the text kept
     page = response.get_data(as_text=True)
@@ -89,12 +92,13 @@ def test_a_submitter_whose_session_ended_mid_form_gets_the_form_back_with_a_new_
     assert f"{MESSAGE}</textarea>" in page
     assert "«заявление.pdf» не сохранён, потому что срок действия формы истёк" in page
     assert stored_state(app) == NOTHING_STORED
-    # under a new codename that the page shows
+    # under a new codename that the page shows, in the form's language though the session forgot it
     fresh = request_tokens_on(page)
     assert fresh.codename != old.codename
+    assert set(fresh.codename.split()) <= set(RUSSIAN.words)
 
     # When the form that came back is sent, the file chosen again
-    sent = post_parts(later, "/request?lang=ru", help_request_parts(fresh, MESSAGE, files=[statement]))
+    sent = post_parts(later, "/request", help_request_parts(fresh, MESSAGE, files=[statement]))
 
     # Then the request is stored whole under the new codename
     assert sent.status_code == 200, sent.get_data(as_text=True)
