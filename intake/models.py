@@ -182,6 +182,10 @@ class Case(Base):
     # How the first request arrived: encrypted by the submitter's browser
     # (JavaScript on) or by the server as it streamed in (JavaScript off).
     encrypted_in_browser: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Keyed digest (crypto.form_digest) of the last help-request form stored
+    # under this codename: the same form sent again stores nothing, a changed
+    # one becomes a further message. Empty for cases older than the digest.
+    sent_form_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
     source: Mapped[Source] = relationship()
     assignee: Mapped[User | None] = relationship()

@@ -42,10 +42,23 @@ class KeptFiles:
 
 
 @dataclass(frozen=True)
+class KeptEntry:
+    blob_name: str
+    meta: AttachmentMeta
+    # The file's SHA-256 (EncryptedFile.content_digest), so that a form sent
+    # again is known for the same form whether its files were kept or chosen again.
+    content_digest: bytes
+
+
+@dataclass(frozen=True)
 class ReopenedFiles:
     files: list[EncryptedFile]
     # Kept too long (swept) or already sent: the submitter must choose these again.
-    gone: list[str]
+    gone: list[KeptEntry]
+
+    def content_digests(self) -> list[bytes]:
+        """Of every file the form names, gone ones included (a form already stored lost them so)."""
+        return [file.content_digest for file in self.files] + [entry.content_digest for entry in self.gone]
 
 
 NOTHING_KEPT = KeptFiles(filenames=[], sealed="")
@@ -57,15 +70,12 @@ def keep_files(store: BlobStore, secret_key: bytes, files: Sequence[EncryptedFil
         return NOTHING_KEPT
     for file in files:
         store.keep(file.blob)
-    entries = [{"blob": file.blob.name, "meta": asdict(file.meta)} for file in files]
+    entries = [
+        {"blob": file.blob.name, "meta": asdict(file.meta), "sha256": file.content_digest.hex()}
+        for file in files
+    ]
     sealed = seal(json.dumps(entries).encode(), _key(secret_key), _CONTEXT)
     return KeptFiles([file.meta.filename for file in files], base64.urlsafe_b64encode(sealed).decode())
-
-
-@dataclass(frozen=True)
-class KeptEntry:
-    blob_name: str
-    meta: AttachmentMeta
 
 
 def read_kept_list(secret_key: bytes, sealed: str | None) -> list[KeptEntry]:
@@ -74,7 +84,11 @@ def read_kept_list(secret_key: bytes, sealed: str | None) -> list[KeptEntry]:
         return []
     try:
         raw = open_sealed(base64.urlsafe_b64decode(sealed.encode("ascii")), _key(secret_key), _CONTEXT)
-        return [KeptEntry(entry["blob"], AttachmentMeta(**entry["meta"])) for entry in json.loads(raw)]
+        return [
+            # Lists sealed before files had a digest (for a day or two after the upgrade) name none.
+            KeptEntry(entry["blob"], AttachmentMeta(**entry["meta"]), bytes.fromhex(entry.get("sha256", "")))
+            for entry in json.loads(raw)
+        ]
     except (UnicodeError, binascii.Error, ValueError, TypeError, KeyError, DecryptionError):
         raise InvalidKeptFiles("the form's kept files are not a list this service made") from None
 
@@ -84,14 +98,14 @@ def reopen_kept_files(store: BlobStore, entries: Sequence[KeptEntry]) -> Iterato
     """Those kept files, locked and ready to publish; those not published stay kept."""
     with ExitStack() as held:
         files: list[EncryptedFile] = []
-        gone: list[str] = []
+        gone: list[KeptEntry] = []
         for entry in entries:
             try:
                 blob = held.enter_context(store.reopen_kept(entry.blob_name))
             except FileNotFoundError:
-                gone.append(entry.meta.filename)
+                gone.append(entry)
                 continue
-            files.append(EncryptedFile(entry.meta, blob))
+            files.append(EncryptedFile(entry.meta, blob, entry.content_digest))
         yield ReopenedFiles(files, gone)
 
 

@@ -15,26 +15,37 @@ published ones. A crash in between leaves only unreferenced ciphertext, which
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import IO
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from config import Config
 from crypto import encrypt_stream_padded
+from crypto.form_digest import form_digest, form_digest_key
 from intake.models import Attachment, Case, CaseStatus, CaseSummary, Item, ItemKind, ItemRecipient, Source
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.clock import utc_today
 from intake.services.derivation_slots import derive_codename_keys
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
 from intake.services.keyring import RecipientSet, instance_keys, kdf_params, next_case_number
-from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits, UploadTooLarge
+from intake.services.multipart_stream import (
+    FilePart,
+    FileReader,
+    MultipartStream,
+    TextPart,
+    UploadLimits,
+    UploadTooLarge,
+)
 from intake.services.summaries import seal_summary, summary_from_answers
 
 FILES_FIELD = "attachments"
@@ -51,6 +62,10 @@ COMMIT_ATTEMPTS = 3
 class EncryptedFile:
     meta: AttachmentMeta
     blob: PendingBlob
+    # SHA-256 of the plaintext, taken as it streamed in: what the file is when
+    # a form is sent again (kept, or chosen again under any name). Never stored
+    # as such; empty for files the browser encrypted.
+    content_digest: bytes = b""
 
 
 def attachment_rows(files: Sequence[EncryptedFile]) -> list[Attachment]:
@@ -72,6 +87,14 @@ class ReceivedUpload:
     files: list[EncryptedFile]
     # Names of files over a limit: read to their end and dropped, the others kept.
     too_large: list[str]
+    # The check before storing refused with StoreNoFiles: no file was stored,
+    # and these are the names of those read to their end and dropped.
+    refused: bool = False
+    not_stored: tuple[str, ...] = ()
+
+
+class StoreNoFiles(Exception):
+    """Raised by a check before storing: store no file, yet read the whole form (to give its text back)."""
 
 
 @dataclass(frozen=True)
@@ -84,9 +107,31 @@ class SealedInBrowser:
 
 
 @dataclass(frozen=True)
+class SentForm:
+    """What a help-request form sent, as the parts of its keyed digest (crypto.form_digest); never stored."""
+
+    parts: tuple[bytes, ...]
+
+
+def form_sent_to_server(answers: dict[str, str], message: str, file_digests: Sequence[bytes]) -> SentForm:
+    """The answers, the message and each file's content, whatever the files' names or order."""
+    text = json.dumps({"fields": answers, "message": message}, sort_keys=True, ensure_ascii=False)
+    return SentForm((b"server", text.encode(), *sorted(file_digests)))
+
+
+def form_sent_by_browser(
+    item: bytes, summary: bytes, urgent: bool, attachment_ids: Sequence[str]
+) -> SentForm:
+    """The browser's ciphertext as posted: equal only for the same post sent again, never for a re-encryption."""
+    return SentForm((b"browser", item, summary, b"1" if urgent else b"0", ",".join(attachment_ids).encode()))
+
+
+@dataclass(frozen=True)
 class Receipt:
     codename: str
     case_number: int
+    # A changed form sent again under the same codename: stored as a further message on its case.
+    added_as_follow_up: bool = False
 
 
 def upload_limits(config: Config) -> UploadLimits:
@@ -112,22 +157,29 @@ def receive_upload(
 
     `check_before_storing` sees the text fields that came before the first
     file (the form puts its CSRF token first) and may raise to refuse the
-    upload; it runs exactly once, before any file byte is written. Blobs not
-    published by the time the block exits are deleted.
+    upload; it runs exactly once, before any file byte is written. If what it
+    raises is StoreNoFiles, every file is read to its end and dropped, and the
+    rest of the form is collected as usual. Blobs not published by the time
+    the block exits are deleted.
     """
     with ExitStack() as pending_blobs:
         fields: MultiDict[str, str] = MultiDict()
         files: list[EncryptedFile] = []
         too_large: list[str] = []
-        checked = False
+        not_stored: list[str] = []
+        checked = refused = False
         for part in MultipartStream(stream, boundary, limits).parts():
             if isinstance(part, TextPart):
                 fields.add(part.name, part.value)
                 continue
             if not checked:
-                check_before_storing(fields)
+                refused = _refused_by(check_before_storing, fields)
                 checked = True
-            if part.name == FILES_FIELD:
+            if refused:
+                part.reader.discard_rest()
+                if part.filename:
+                    not_stored.append(part.filename)
+            elif part.name == FILES_FIELD:
                 blob = pending_blobs.enter_context(store.writer())
                 try:
                     files.append(_encrypt_file(part, blob, recipients))
@@ -139,19 +191,43 @@ def receive_upload(
                     blob.discard()
                     too_large.append(part.filename)
         if not checked:
-            check_before_storing(fields)
-        yield ReceivedUpload(fields, files, too_large)
+            refused = _refused_by(check_before_storing, fields)
+        yield ReceivedUpload(fields, files, too_large, refused, tuple(not_stored))
+
+
+def _refused_by(
+    check_before_storing: Callable[[MultiDict[str, str]], None], fields: MultiDict[str, str]
+) -> bool:
+    try:
+        check_before_storing(fields)
+    except StoreNoFiles:
+        return True
+    return False
+
+
+class _HashingReader:
+    """A file part's bytes, passed through to the encryption and hashed on the way."""
+
+    def __init__(self, reader: FileReader) -> None:
+        self._reader = reader
+        self.sha256 = hashlib.sha256()
+
+    def read(self, size: int, /) -> bytes:
+        data = self._reader.read(size)
+        self.sha256.update(data)
+        return data
 
 
 def _encrypt_file(part: FilePart, blob: PendingBlob, recipients: Sequence[str]) -> EncryptedFile:
-    encrypt_stream_padded(part.reader, blob, recipients)
+    reader = _HashingReader(part.reader)
+    encrypt_stream_padded(reader, blob, recipients)
     meta = AttachmentMeta(
         attachment_id=str(uuid.uuid4()),
         filename=part.filename,
         content_type=part.content_type,
         size=part.reader.size,
     )
-    return EncryptedFile(meta, blob)
+    return EncryptedFile(meta, blob, reader.sha256.digest())
 
 
 def create_submission(
@@ -164,6 +240,7 @@ def create_submission(
     files: Sequence[EncryptedFile],
     sealed: SealedInBrowser | None = None,
     *,
+    sent: SentForm | None = None,
     language: str,
 ) -> Receipt:
     """A new source, case, first item and inbox summary under `codename` (which is never stored).
@@ -171,22 +248,36 @@ def create_submission(
     `language` is the page's language, the one the submitter wrote in: it
     goes into the encrypted summary for the lawyers' triage.
 
-    If a request was already stored under this codename (the same form sent
-    again: a reload, a double click, a retry after a lost response), nothing
-    is stored and its receipt is returned; the files of the repeat are left
-    unpublished, so the caller's writers delete them.
+    If a request was already stored under this codename, the form was sent
+    again. The same form (a reload, a double click, a retry after a lost
+    response: its keyed digest of `sent` matches; by default `sent` is what
+    `answers`, `message`, `files` and `sealed` hold) stores nothing and gets the
+    same receipt; its files are left unpublished, so the caller's writers
+    delete them. A changed form (the submitter went back, edited, added a
+    file) is stored as a further message on that case, as the receipt says.
 
     `sealed` holds the item and summary ciphertext when the submitter's
     browser made them (then `answers` and `message` are empty and the case
     records that mode).
     """
+    if sent is None:
+        sent = _form_sent(answers, message, files, sealed)
     keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
-    earlier = _case_number_of(session, keys.lookup_id)
-    if earlier is not None:
-        return Receipt(codename=codename, case_number=earlier)
+    digest = form_digest(form_digest_key(keys.identity), sent.parts)
     today = utc_today()
     sealed_item = None if sealed is None else sealed.item
-    item = _new_item(ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today, sealed_item)
+    earlier = _stored_case(session, keys.lookup_id)
+    if earlier is not None:
+        if _is_repeat(earlier, digest):
+            return Receipt(codename=codename, case_number=earlier.number)
+        resent = _new_item(
+            ItemKind.FOLLOW_UP, recipients, ItemPayload(answers, message), files, today, sealed_item
+        )
+        _append_item(session, select(Case).where(Case.id == earlier.id), resent, files, today, digest)
+        return Receipt(codename=codename, case_number=earlier.number, added_as_follow_up=True)
+    item = _new_item(
+        ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today, sealed_item
+    )
     source = Source(
         codename_lookup_id=keys.lookup_id, reply_recipient=keys.identity.recipient, created_day=today
     )
@@ -198,6 +289,7 @@ def create_submission(
         activity_seq=1,
         item_count=1,
         encrypted_in_browser=sealed_item is not None,
+        sent_form_digest=digest,
     )
     item.case = case
     item.seq = 1
@@ -219,17 +311,57 @@ def create_submission(
         _publish_and_commit(session, files, add_rows)
     except IntegrityError:
         # The same form sent twice at once: the other request stored it first.
-        earlier = _case_number_of(session, keys.lookup_id)
-        if earlier is None:
+        # (Two different forms at the same instant under one codename: this
+        # one fails, its files already deleted, and the submitter sends again.)
+        earlier = _stored_case(session, keys.lookup_id)
+        if earlier is None or not _is_repeat(earlier, digest):
             raise
-        return Receipt(codename=codename, case_number=earlier)
+        return Receipt(codename=codename, case_number=earlier.number)
     return Receipt(codename=codename, case_number=case.number)
 
 
-def _case_number_of(session: Session, lookup_id: str) -> int | None:
-    number = session.scalar(select(Case.number).join(Case.source).where(Source.codename_lookup_id == lookup_id))
+def _form_sent(
+    answers: dict[str, str], message: str, files: Sequence[EncryptedFile], sealed: SealedInBrowser | None
+) -> SentForm:
+    if sealed is None:
+        return form_sent_to_server(answers, message, [file.content_digest for file in files])
+    return form_sent_by_browser(
+        sealed.item, sealed.summary, sealed.urgent, [file.meta.attachment_id for file in files]
+    )
+
+
+def stored_receipt(session: Session, config: Config, codename: str, sent: SentForm) -> Receipt | None:
+    """The receipt of exactly this form if it was stored already under `codename`, else None.
+
+    For a form whose files are no longer where it says (kept files published,
+    browser uploads handed over): a reload of a form that was stored.
+    """
+    keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
+    earlier = _stored_case(session, keys.lookup_id)
+    if earlier is None or not _is_repeat(earlier, form_digest(form_digest_key(keys.identity), sent.parts)):
+        return None
+    return Receipt(codename=codename, case_number=earlier.number)
+
+
+@dataclass(frozen=True)
+class _StoredCase:
+    id: uuid.UUID
+    number: int
+    sent_form_digest: bytes | None
+
+
+def _stored_case(session: Session, lookup_id: str) -> _StoredCase | None:
+    row = session.execute(
+        select(Case.id, Case.number, Case.sent_form_digest)
+        .join(Case.source)
+        .where(Source.codename_lookup_id == lookup_id)
+    ).one_or_none()
     session.rollback()
-    return number
+    return None if row is None else _StoredCase(row.id, row.number, row.sent_form_digest)
+
+
+def _is_repeat(case: _StoredCase, digest: bytes) -> bool:
+    return case.sent_form_digest is not None and hmac.compare_digest(case.sent_form_digest, digest)
 
 
 def add_follow_up(
@@ -242,15 +374,29 @@ def add_follow_up(
     """Another item on the source's case, encrypted like a submission (not to the source)."""
     today = utc_today()
     item = _new_item(ItemKind.FOLLOW_UP, recipients, ItemPayload(message=message), files, today)
+    _append_item(session, select(Case).where(Case.source_id == source_id), item, files, today)
+
+
+def _append_item(
+    session: Session,
+    case_query: Select[Case],
+    item: Item,
+    files: Sequence[EncryptedFile],
+    today: dt.date,
+    sent_form_digest: bytes | None = None,
+) -> None:
+    """`item` as the next one on the case `case_query` finds, committed with its files."""
 
     def add_rows() -> None:
-        case = session.scalars(select(Case).where(Case.source_id == source_id).with_for_update()).one()
+        case = session.scalars(case_query.with_for_update()).one()
         # Query before attaching the item: an autoflush must not meet it half-built.
         item.seq = (session.scalar(select(func.max(Item.seq)).where(Item.case_id == case.id)) or 0) + 1
         item.case = case
         case.activity_seq += 1
         case.item_count += 1
         case.last_activity_day = today
+        if sent_form_digest is not None:
+            case.sent_form_digest = sent_form_digest
         # The submitter answered: whatever the case waited for, or even if it
         # was closed, a lawyer has to look at it again.
         if case.status in (CaseStatus.WAITING_FOR_SUBMITTER, CaseStatus.CLOSED):

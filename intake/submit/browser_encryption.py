@@ -26,6 +26,7 @@ from intake.questions import CONTACT_CHOICES_WITH_VALUE, HELP_REQUEST_QUESTIONS
 from intake.services.blobstore import BlobStore
 from intake.services.browser_submissions import (
     BrowserSubmissionRefused,
+    attachment_id_of,
     finished_files,
     parse_submission,
     read_text_form,
@@ -35,8 +36,7 @@ from intake.services.chunked_uploads import ChunkedUploads
 from intake.services.form_codenames import FORM_CODENAME_FIELD
 from intake.services.keyring import submission_recipients
 from intake.services.multipart_stream import MalformedUpload
-from intake.services.submissions import SealedInBrowser, create_submission
-from intake.submit.forms import CodenameCheckForm
+from intake.services.submissions import SealedInBrowser, create_submission, form_sent_by_browser
 from intake.submit.uploads import forget_uploads, owned_upload_lengths
 from intake.submit.views import (
     _global_upload_limit,
@@ -45,6 +45,7 @@ from intake.submit.views import (
     _receipt_page,
     _recipients,
     _require_request_tokens,
+    _stored_receipt,
 )
 
 SCRIPT = "intake-encrypt.js"
@@ -123,19 +124,31 @@ def send_encrypted_request() -> tuple[str, int] | str:
     _require_request_tokens(fields)
     held = _held_codename(fields.get(FORM_CODENAME_FIELD))
     submission = parse_submission(fields, recipients.recipients)
+    sent = form_sent_by_browser(
+        submission.item_ciphertext,
+        submission.summary_ciphertext,
+        submission.urgent,
+        [attachment_id_of(upload_id) for upload_id in submission.upload_ids],
+    )
     uploads = ChunkedUploads(BlobStore(current_config().blob_dir))
-    with finished_files(uploads, submission, owned_upload_lengths(), len(recipients.recipients)) as files:
-        create_submission(
-            get_session(),
-            current_config(),
-            recipients,
-            held.codename,
-            {},
-            "",
-            files,
-            SealedInBrowser(submission.item_ciphertext, submission.summary_ciphertext, submission.urgent),
-            language=str(get_locale()),
-        )
+    try:
+        with finished_files(uploads, submission, owned_upload_lengths(), len(recipients.recipients)) as files:
+            receipt = create_submission(
+                get_session(),
+                current_config(),
+                recipients,
+                held.codename,
+                {},
+                "",
+                files,
+                SealedInBrowser(submission.item_ciphertext, submission.summary_ciphertext, submission.urgent),
+                language=str(get_locale()),
+            )
+    except BrowserSubmissionRefused:
+        # Uploads are handed over once a request stores them: this may be that very post again.
+        repeat = _stored_receipt(held, sent)
+        if repeat is None:
+            raise
+        receipt = repeat
     forget_uploads(list(submission.upload_ids))
-    check_form = CodenameCheckForm(formdata=None, form_codename=held.sealed)
-    return _receipt_page(held, check_form, encrypted_in_browser=True)
+    return _receipt_page(held, receipt, encrypted_in_browser=True)

@@ -32,11 +32,16 @@ def spend_wait() -> None:
     session.pop(WAITING_SINCE, None)
 
 
-def ask_to_wait(_limit: RequestLimit) -> Response:
-    """The codename page asking for a minute's patience; pressing again early does not restart the wait."""
+def note_wait() -> None:
+    """Start this visitor's wait; pressing again early does not restart it."""
     since = session.get(WAITING_SINCE)
     if not (isinstance(since, int) and time.time() - since <= WAIT_VALID_SECONDS):
         session[WAITING_SINCE] = int(time.time())
+
+
+def ask_to_wait(_limit: RequestLimit) -> Response:
+    """The codename page asking for a minute's patience."""
+    note_wait()
     page = render_template("submit/codename.html", form=CodenameForm(formdata=None), waiting=True)
     response = make_response(page, 429)
     response.headers["Retry-After"] = str(WAIT_SECONDS)

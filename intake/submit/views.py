@@ -28,7 +28,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale, gettext
+from flask_babel import force_locale, get_locale, gettext
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.datastructures import MultiDict
@@ -38,6 +38,7 @@ from intake.configuration import current_config
 from intake.db import get_session
 from intake.errors import render_error
 from intake.extensions import csrf, limiter
+from intake.i18n import LANGUAGES
 from intake.ratelimit import global_key, passed_csrf_check
 from intake.services.blobstore import BlobStore
 from intake.services.codenames import misspelt_word
@@ -48,6 +49,7 @@ from intake.services.form_codenames import (
     InvalidFormCodename,
     is_same_codename,
     new_form_codename,
+    new_form_session,
     open_form_codename,
 )
 from intake.services.kept_files import (
@@ -73,12 +75,18 @@ from intake.services.sources import (
 )
 from intake.services.submissions import (
     EncryptedFile,
+    Receipt,
     ReceivedUpload,
+    SentForm,
+    StoreNoFiles,
     add_follow_up,
     create_submission,
+    form_sent_to_server,
     receive_upload,
+    stored_receipt,
     upload_limits,
 )
+from intake.submit import codename_budget
 from intake.submit.accessibility import aria_attributes
 from intake.submit.codename_wait import ask_to_wait, has_waited, spend_wait
 from intake.submit.formatting import describe_size, format_day, format_number
@@ -134,13 +142,17 @@ _global_upload_limit = limiter.shared_limit(
     methods=["POST"],
     deduct_when=passed_csrf_check,
 )
-_per_client_login_limit = limiter.limit(
-    _configured_limit("login_rate_limit"), methods=["POST"], deduct_when=passed_csrf_check
+# Shared with the follow-up form's codename (intake.submit.codename_budget).
+_per_client_login_limit = limiter.shared_limit(
+    _configured_limit("login_rate_limit"),
+    scope=codename_budget.CLIENT_SCOPE,
+    methods=["POST"],
+    deduct_when=passed_csrf_check,
 )
 # Wrong codenames only; once they are spent, visitors wait a minute rather than an hour.
-_global_login_limit = limiter.limit(
+_global_login_limit = limiter.shared_limit(
     _configured_limit("global_codename_rate_limit"),
-    scope="codename-global",
+    scope=codename_budget.GLOBAL_SCOPE,
     key_func=global_key,
     methods=["POST"],
     deduct_when=lambda response: passed_csrf_check(response) and response.status_code == 400,
@@ -200,9 +212,27 @@ def _require_csrf_token(fields: MultiDict[str, str]) -> None:
     g.csrf_valid = True
 
 
+_FORM_SESSION = "form_session"
+# The page's language, posted with the form: an expired form comes back in it.
+FORM_LANGUAGE_FIELD = "form_language"
+
+
+def _form_session() -> str:
+    """What this browser session's form codenames are bound to (see form_codenames)."""
+    form_session = session.get(_FORM_SESSION)
+    if not isinstance(form_session, str):
+        form_session = new_form_session()
+        session[_FORM_SESSION] = form_session
+    return form_session
+
+
+def _new_held_codename() -> FormCodename:
+    return new_form_codename(current_config().secret_key, str(get_locale()), _form_session())
+
+
 def _held_codename(sealed: str | None) -> FormCodename:
     try:
-        return open_form_codename(current_config().secret_key, sealed)
+        return open_form_codename(current_config().secret_key, sealed, _form_session())
     except InvalidFormCodename as error:
         # Said like an expired form: reloading the form is the cure for both.
         raise CSRFError(str(error)) from None
@@ -211,6 +241,14 @@ def _held_codename(sealed: str | None) -> FormCodename:
 def _require_request_tokens(fields: MultiDict[str, str]) -> None:
     _require_csrf_token(fields)
     _held_codename(fields.get(FORM_CODENAME_FIELD))
+
+
+def _read_on_if_tokens_fail(fields: MultiDict[str, str]) -> None:
+    """The request form's token check; a form that fails it is read whole (no file stored) and comes back."""
+    try:
+        _require_request_tokens(fields)
+    except CSRFError:
+        raise StoreNoFiles from None
 
 
 @contextmanager
@@ -259,8 +297,9 @@ def index() -> str:
 def request_form() -> str:
     if submission_recipients(get_session()) is None:
         return render_template("submit/not_accepting.html")
-    held = new_form_codename(current_config().secret_key, str(get_locale()))
-    return render_template("submit/request.html", form=HelpRequestForm(), held=held, kept=NOTHING_KEPT)
+    return render_template(
+        "submit/request.html", form=HelpRequestForm(), held=_new_held_codename(), kept=NOTHING_KEPT
+    )
 
 
 @contextmanager
@@ -281,9 +320,11 @@ def _files_fit(form: FlaskForm, upload: ReceivedUpload, files: ReopenedFiles) ->
         field.errors.append(
             gettext("“%(name)s” was not sent: it is larger than this service accepts.", name=filename)
         )
-    for filename in files.gone:
+    for entry in files.gone:
         field.errors.append(
-            gettext("“%(name)s” was kept too long and is gone. Please choose it again.", name=filename)
+            gettext(
+                "“%(name)s” was kept too long and is gone. Please choose it again.", name=entry.meta.filename
+            )
         )
     return not (upload.too_large or files.gone)
 
@@ -298,14 +339,21 @@ def _keep(files: list[EncryptedFile]) -> KeptFiles:
 @csrf.exempt
 def send_request() -> str | tuple[str, int]:
     recipients = _recipients()
-    with _streamed_upload(recipients, _require_request_tokens) as upload, _files_of(upload) as files:
-        held = _held_codename(upload.fields.get(FORM_CODENAME_FIELD))
+    with _streamed_upload(recipients, _read_on_if_tokens_fail) as upload, _files_of(upload) as files:
         form = HelpRequestForm(formdata=upload.fields)
+        if upload.refused:
+            return _expired_form(form, upload, files.files)
+        held = _held_codename(upload.fields.get(FORM_CODENAME_FIELD))
         valid = form.validate()
+        sent = form_sent_to_server(form.answers(), form.message.data, files.content_digests())
         if not (_files_fit(form, upload, files) and valid):
+            # Kept files are gone once a form sends them: this may be that form again.
+            repeat = valid and not upload.too_large and _stored_receipt(held, sent)
+            if repeat:
+                return _receipt_page(held, repeat)
             page = render_template("submit/request.html", form=form, held=held, kept=_keep(files.files))
             return page, 400
-        create_submission(
+        receipt = create_submission(
             get_session(),
             current_config(),
             recipients,
@@ -313,17 +361,50 @@ def send_request() -> str | tuple[str, int]:
             form.answers(),
             form.message.data,
             files.files,
+            sent=sent,
             language=str(get_locale() or "en"),
         )
-    return _receipt_page(held, CodenameCheckForm(formdata=None, form_codename=held.sealed))
+    return _receipt_page(held, receipt)
 
 
-def _receipt_page(held: FormCodename, check_form: CodenameCheckForm, encrypted_in_browser: bool = False) -> str:
+def _expired_form(form: HelpRequestForm, upload: ReceivedUpload, kept: list[EncryptedFile]) -> tuple[str, int]:
+    """The form back as typed under a new codename: its tokens were stale or another browser's.
+
+    Nothing that arrived with it was stored (files are accepted only behind
+    valid tokens); files kept from an earlier try stay kept. The page keeps
+    the form's language, which the ended session no longer remembers.
+    """
+    language = upload.fields.get(FORM_LANGUAGE_FIELD)
+    if language in LANGUAGES:
+        session["lang"] = language
+    else:
+        language = str(get_locale())
+    with force_locale(language):
+        # Not validated (nothing is until the tokens pass), so the errors are set rather than appended.
+        form["attachments"].errors = [
+            gettext("“%(name)s” was not stored, because the form had expired. Please choose it again.", name=filename)
+            for filename in upload.not_stored
+        ]
+        page = render_template("submit/request.html", form=form, held=_new_held_codename(), kept=_keep(kept), expired=True)
+    return page, 400
+
+
+def _stored_receipt(held: FormCodename, sent: SentForm) -> Receipt | None:
+    return stored_receipt(get_session(), current_config(), held.codename, sent)
+
+
+def _receipt_page(
+    held: FormCodename,
+    receipt: Receipt | None = None,
+    check_form: CodenameCheckForm | None = None,
+    encrypted_in_browser: bool = False,
+) -> str:
     return render_template(
         "submit/receipt.html",
         codename=held.codename,
-        check_form=check_form,
+        check_form=check_form or CodenameCheckForm(formdata=None, form_codename=held.sealed),
         encrypted_in_browser=encrypted_in_browser,
+        added_as_follow_up=receipt is not None and receipt.added_as_follow_up,
     )
 
 
@@ -339,7 +420,7 @@ def check_codename() -> ResponseReturnValue:
             gettext("This is not the same codename. Compare it word by word with the one above.")
         )
     form.typed_codename.data = ""
-    return _receipt_page(held, form), 400
+    return _receipt_page(held, check_form=form), 400
 
 
 @bp.route("/codename", methods=["GET", "POST"])
@@ -404,9 +485,12 @@ def send_follow_up() -> ResponseReturnValue:
         login = current_login(get_session(), session, current_config().secret_key)
         if login is None:
             resume = ResumeFollowUpForm(formdata=upload.fields)
-            login = _login_to_resume(resume)
+            login, refusal = _login_to_resume(resume)
             if login is None:
-                return render_template("submit/resume.html", form=resume, kept=_keep(files.files)), 401
+                page = render_template(
+                    "submit/resume.html", form=resume, kept=_keep(files.files), refusal=refusal
+                )
+                return page, 401 if refusal is None else 429
         form = FollowUpForm(formdata=upload.fields)
         valid = form.validate_with_files(len(files.files))
         if not (_files_fit(form, upload, files) and valid):
@@ -416,18 +500,28 @@ def send_follow_up() -> ResponseReturnValue:
     return redirect(url_for(".replies"))
 
 
-def _login_to_resume(form: ResumeFollowUpForm) -> SourceLogin | None:
-    """The source named by the codename typed on the resume page, now logged in; None if none yet."""
+def _login_to_resume(
+    form: ResumeFollowUpForm,
+) -> tuple[SourceLogin | None, codename_budget.Refusal | None]:
+    """The source named by the codename typed on the resume page, now logged in; None if none yet.
+
+    The codename is tried only within the budgets of the codename page; a
+    refusal says why it was not tried.
+    """
     typed = (form.codename.data or "").strip()
     if not typed:
-        return None
+        return None, None
+    refusal = codename_budget.refusal_before_trying()
+    if refusal is not None:
+        return None, refusal
     login = find_source(get_session(), current_config(), typed)
+    codename_budget.spend_attempt(wrong=login is None)
     if login is None:
         # Not validated (its message is checked once logged in), so errors is still a tuple.
         form.codename.errors = [gettext("This codename is not known here. Check each word and try again.")]
-        return None
+        return None, None
     remember_login(get_session(), session, current_config().secret_key, login)
-    return login
+    return login, None
 
 
 @bp.get("/replies/<uuid:item_id>/files/<uuid:attachment_id>")
