@@ -150,3 +150,14 @@ def test_a_missing_choice_marks_its_fieldset_and_the_hint_stays_linked(client: F
     country = re.search(r"<input[^>]*id=\"country\"[^>]*>", page)
     assert country and 'aria-describedby="country-hint"' in country.group(0)
     assert "aria-invalid" not in country.group(0)
+
+
+@pytest.mark.parametrize("lang", ["ru", "uk", "en"])
+def test_the_codename_on_the_form_is_marked_in_its_own_language_and_never_restored_on_back(
+    client: FlaskClient, readers: ReadersFixture, lang: str
+) -> None:
+    page = client.get(f"/request?lang={lang}").get_data(as_text=True)
+    # A screen reader reads Russian words with a Russian voice, not an English one
+    assert f'<p class="codename" id="codename" lang="{lang}">' in page
+    # A browser restoring the form on Back must not send an older codename than the page shows
+    assert re.search(r'<input type="hidden" name="form_codename" value="[^"]+" autocomplete="off">', page)
