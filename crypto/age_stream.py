@@ -5,9 +5,9 @@ big-endian, then 0x01 if it is the last chunk and 0x00 if not. Every chunk
 but the last holds exactly 64 KiB; the last may be shorter, and may be empty
 only when it is the only one (an empty plaintext).
 
-Data moves in batches of 16 chunks (1 MiB of plaintext): one read, one write
-and one cryptography call per chunk, so the per-call cost of Python stays
-small beside the cipher's.
+Data moves in batches of 16 chunks (1 MiB of plaintext): one read and one
+write per batch and one cryptography call per chunk, so the per-call cost of
+Python stays small beside the cipher's.
 """
 
 from __future__ import annotations
