@@ -12,6 +12,7 @@ Python stays small beside the cipher's.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 
 from cryptography.exceptions import InvalidTag
@@ -135,18 +136,42 @@ def _ciphertext_chunks(reader: Reader, buffered: bytes | memoryview) -> Iterator
 
 def _plaintext_chunks(reader: Reader) -> Iterator[tuple[memoryview, bool]]:
     """Each chunk of what `reader` yields, and whether it is the last: known only once the next read is in."""
-    held = memoryview(b"")
+    parts: deque[memoryview] = deque()
+    buffered = 0
     while True:
-        wanted = CHUNK_PLAINTEXT - len(held) if 0 < len(held) < CHUNK_PLAINTEXT else BATCH_PLAINTEXT
-        block = read_at_most(reader, wanted)
+        block = read_at_most(reader, BATCH_PLAINTEXT)
+        if block:
+            parts.append(memoryview(block))
+            buffered += len(block)
+        # A chunk with bytes after it is not the last; the last one waits for the end.
+        while buffered > CHUNK_PLAINTEXT:
+            yield _take(parts, CHUNK_PLAINTEXT), False
+            buffered -= CHUNK_PLAINTEXT
         if not block:
-            yield held, True
+            yield _take(parts, buffered), True
             return
-        if len(held) == CHUNK_PLAINTEXT:
-            yield held, False
-            held = memoryview(block)
-        else:
-            held = memoryview(bytes(held) + block) if held else memoryview(block)
-        while len(held) > CHUNK_PLAINTEXT:
-            yield held[:CHUNK_PLAINTEXT], False
-            held = held[CHUNK_PLAINTEXT:]
+
+
+def _take(parts: deque[memoryview], size: int) -> memoryview:
+    """The first `size` bytes of `parts`, removed from it: a view if one part holds them, else a copy.
+
+    A reader that hands over whole blocks costs no copy; one that hands over
+    small pieces costs one copy per byte, never one per read.
+    """
+    if not parts:
+        return memoryview(b"")
+    if len(parts[0]) >= size:
+        first = parts.popleft()
+        if len(first) > size:
+            parts.appendleft(first[size:])
+        return first[:size]
+    pieces = []
+    needed = size
+    while needed:
+        part = parts.popleft()
+        if len(part) > needed:
+            parts.appendleft(part[needed:])
+            part = part[:needed]
+        pieces.append(part)
+        needed -= len(part)
+    return memoryview(b"".join(pieces))

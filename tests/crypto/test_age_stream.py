@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import secrets
 
 import pytest
@@ -168,6 +169,28 @@ def test_streams_read_and_write_in_blocks_of_about_a_mebibyte(identity: Identity
     assert len(decrypted.sizes) == 9
     assert all(size == MIB for size in decrypted.sizes[:-1])
     assert len(encrypted.sizes_asked) <= 12
+
+
+class DribblingReader:
+    """Hands over a few hundred to a few thousand bytes per read, like a parser of a slow upload."""
+
+    def __init__(self, data: bytes) -> None:
+        self._source = io.BytesIO(data)
+        self._sizes = random.Random(len(data))
+
+    def read(self, size: int) -> bytes:
+        return self._source.read(min(size, self._sizes.randint(1, 5000)))
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 17 * CHUNK, 3 * MIB + 5])
+def test_small_reads_are_gathered_into_whole_chunks(identity: Identity, size: int) -> None:
+    plaintext = os.urandom(size)
+    ciphertext = CountingWriter()
+    encrypt_stream(DribblingReader(plaintext), ciphertext, [identity.recipient])
+    assert decrypt(bytes(ciphertext.data), [identity.secret]) == plaintext
+    # The header and nonce, then one write per 16 chunks, however small the reads.
+    chunks = max(1, -(-size // CHUNK))
+    assert len(ciphertext.sizes) == 1 + -(-chunks // 16)
 
 
 def test_decrypted_pieces_are_pulled_one_mebibyte_at_a_time(identity: Identity) -> None:
