@@ -1,4 +1,4 @@
-"""Crypto core: streaming throughput and memory, Argon2id costs."""
+"""Crypto core: streaming throughput and memory, our age beside the `age` CLI, Argon2id costs."""
 
 from __future__ import annotations
 
@@ -65,6 +65,74 @@ print(json.dumps({{
 }}))
 """
 
+# The same plaintext file through our encrypt_stream / decrypt_stream and
+# through `age -r` / `age -d`, file to file (decryption to /dev/null), median
+# of three each, wall-clock and CPU time (ours in-process, age's as a child).
+AGE_CLI = """
+import json, os, resource, shutil, statistics, subprocess, tempfile, time
+from crypto import generate_identity, encrypt_stream, decrypt_stream
+
+class Null:
+    def write(self, data):
+        return len(data)
+
+def own_cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+def child_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+def timed(work, cpu):
+    wall, before = time.perf_counter(), cpu()
+    work()
+    return time.perf_counter() - wall, cpu() - before
+
+def ours_encrypt():
+    with open(plain, "rb") as source, open(ours, "wb") as sink:
+        encrypt_stream(source, sink, [identity.recipient])
+
+def ours_decrypt():
+    with open(ours, "rb") as source:
+        decrypt_stream(source, Null(), [identity.secret])
+
+def age_encrypt():
+    subprocess.run(["age", "-r", identity.recipient, "-o", theirs, plain], check=True)
+
+def age_decrypt():
+    subprocess.run(["age", "-d", "-i", key, "-o", os.devnull, theirs], check=True)
+
+identity = generate_identity()
+work = tempfile.mkdtemp()
+plain, ours, theirs, key = (os.path.join(work, name) for name in ("plain", "ours.age", "theirs.age", "key"))
+with open(key, "w") as handle:
+    handle.write(identity.secret + "\\n")
+block = os.urandom(1 << 20)
+with open(plain, "wb") as handle:
+    for _ in range({mib}):
+        handle.write(block)
+runs = {{"encrypt": [], "age_r": [], "decrypt": [], "age_d": []}}
+for _ in range(3):
+    runs["encrypt"].append(timed(ours_encrypt, own_cpu))
+    runs["age_r"].append(timed(age_encrypt, child_cpu))
+    runs["decrypt"].append(timed(ours_decrypt, own_cpu))
+    runs["age_d"].append(timed(age_decrypt, child_cpu))
+shutil.rmtree(work)
+wall = {{name: statistics.median(run[0] for run in each) for name, each in runs.items()}}
+cpu = {{name: statistics.median(run[1] for run in each) for name, each in runs.items()}}
+gib = {mib} / 1024
+print(json.dumps({{
+    "encrypt_mib_s": {mib} / wall["encrypt"], "age_r_mib_s": {mib} / wall["age_r"],
+    "encrypt_ratio": wall["age_r"] / wall["encrypt"],
+    "encrypt_cpu_s_per_gib": cpu["encrypt"] / gib, "age_r_cpu_s_per_gib": cpu["age_r"] / gib,
+    "decrypt_mib_s": {mib} / wall["decrypt"], "age_d_mib_s": {mib} / wall["age_d"],
+    "decrypt_ratio": wall["age_d"] / wall["decrypt"],
+    "decrypt_cpu_s_per_gib": cpu["decrypt"] / gib, "age_d_cpu_s_per_gib": cpu["age_d"] / gib,
+    "load_average": os.getloadavg()[0],
+}}))
+"""
+
 ARGON2 = """
 import json, time
 from crypto import PRODUCTION_KDF, generate_identity, wrap_secret, unwrap_secret, derive_codename_keys, generate_codename
@@ -85,6 +153,7 @@ print(json.dumps({"wrap_s": wrap_s, "unwrap_s": unwrap_s, "codename_derivation_s
 def main(quick: bool = False) -> None:
     mib = QUICK_STREAM_MIB if quick else STREAM_MIB
     report(f"crypto stream {mib} MiB (padded age, disk round trip)", run_snippet(STREAM.format(mib=mib)))
+    report(f"age {mib} MiB, ours beside the age CLI (median of 3)", run_snippet(AGE_CLI.format(mib=mib)))
     report("argon2id production (t=3, m=64 MiB, p=4)", run_snippet(ARGON2))
 
 

@@ -1,24 +1,31 @@
 """A lawyer's download through real gunicorn (read by curl), beside `age -d` on the same blob in the same run.
 
-The app decrypts the padded age blob and streams the plaintext over HTTP;
-`age -d` decrypts the same file to /dev/null. Median of three each.
+The app decrypts the padded age blob and streams the plaintext over HTTP,
+straight from gunicorn and through the shipped nginx front
+(deploy/front/nginx.conf, as tests/servers.py runs it); `age -d` decrypts
+the same file to /dev/null. Median of three each. Besides wall-clock rates
+(which on a loaded machine mostly measure the wait for a core) it reports
+CPU seconds per GiB: the gunicorn workers' own, curl's (the client), and
+age's, so the server's work can be set beside age's whatever the load.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 
 from bench.measure import report
-from bench.server import Client, gunicorn
+from bench.server import Client, Server, gunicorn
 from intake import create_app, migrate
 from intake.db import engine, session_factory
 from intake.models import Attachment
@@ -26,6 +33,7 @@ from intake.services.blobstore import BlobStore
 from tests.conftest import TEST_SECRET, make_config
 from tests.factories import LawyerFixture, create_lawyer, set_recovery_key
 from tests.lawyer.helpers import submit_directly, totp_code
+from tests.servers import Gunicorn, front
 
 MIB = 1024 * 1024
 SIZE_MIB = 256
@@ -65,25 +73,47 @@ def _log_in(client: Client, lawyer: LawyerFixture) -> None:
     assert reply.status == 302, reply.status
 
 
-def _download_seconds(client: Client, path: str, size: int) -> float:
+@dataclass
+class Run:
+    wall_s: float
+    cpu_s: float  # the process measured: gunicorn workers, or age
+    client_cpu_s: float = 0.0
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _workers_cpu_s(server: Server) -> float:
+    ticks = 0
+    for pid in server.worker_pids():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _download(client: Client, server: Server, port: int, path: str, size: int) -> Run:
     # curl, not Python, reads the response: the client's own CPU would
     # otherwise compete with the server's on this small machine.
     cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    workers_before, curl_before = _workers_cpu_s(server), _children_cpu_s()
     started = time.perf_counter()
     completed = subprocess.run(
         ["curl", "-sS", "-f", "-o", os.devnull, "-w", "%{size_download}", "-H", f"Cookie: {cookie}",
-         f"http://127.0.0.1:{client.port}{path}"],
+         f"http://127.0.0.1:{port}{path}"],
         check=True, capture_output=True, text=True,
     )
     elapsed = time.perf_counter() - started
     assert int(completed.stdout) == size, (completed.stdout, size)
-    return elapsed
+    return Run(elapsed, _workers_cpu_s(server) - workers_before, _children_cpu_s() - curl_before)
 
 
-def _age_seconds(identity_file: Path, blob: Path) -> float:
+def _age(identity_file: Path, blob: Path) -> Run:
+    before = _children_cpu_s()
     started = time.perf_counter()
     subprocess.run(["age", "-d", "-i", str(identity_file), "-o", os.devnull, str(blob)], check=True)
-    return time.perf_counter() - started
+    return Run(time.perf_counter() - started, _children_cpu_s() - before)
 
 
 def main(quick: bool = False) -> None:
@@ -102,22 +132,34 @@ def main(quick: bool = False) -> None:
             "INTAKE_DATA_DIR": str(work / "data"),
             "INTAKE_BLOB_DIR": str(work / "blobs"),
         }
+        path = f"/lawyer/cases/{number}/attachments/{attachment_id}"
+        runs: dict[str, list[Run]] = {"gunicorn": [], "nginx": [], "age": []}
         with gunicorn(environ) as server:
-            client = Client(server.port)
-            _log_in(client, lawyer)
-            path = f"/lawyer/cases/{number}/attachments/{attachment_id}"
-            app_runs, age_runs = [], []
-            for _ in range(RUNS):
-                app_runs.append(_download_seconds(client, path, size))
-                age_runs.append(_age_seconds(identity_file, blob))
-        app_s, age_s = statistics.median(app_runs), statistics.median(age_runs)
-        mib = size / MIB
+            # Staff pages answer on every port here (no INTAKE_STAFF_PORT), so
+            # both of the front's listeners may point at the one gunicorn port.
+            upstream = Gunicorn(server.port, server.port, work / "gunicorn.log")
+            with front(work, upstream) as nginx:
+                client = Client(server.port)
+                _log_in(client, lawyer)
+                for _ in range(RUNS):
+                    runs["gunicorn"].append(_download(client, server, server.port, path, size))
+                    runs["nginx"].append(_download(client, server, nginx.staff_port, path, size))
+                    runs["age"].append(_age(identity_file, blob))
+        gib = size / (1024 * MIB)
+        wall = {name: statistics.median(run.wall_s for run in each) for name, each in runs.items()}
+        cpu = {name: statistics.median(run.cpu_s for run in each) for name, each in runs.items()}
         report(
-            f"lawyer download {mib:.0f} MiB through gunicorn vs age -d, same blob (median of {RUNS})",
+            f"lawyer download {size // MIB} MiB vs age -d, same blob (median of {RUNS})",
             {
-                "app_mib_s": mib / app_s,
-                "age_d_mib_s": mib / age_s,
-                "ratio": age_s / app_s,
+                "gunicorn_mib_s": size / MIB / wall["gunicorn"],
+                "via_nginx_mib_s": size / MIB / wall["nginx"],
+                "age_d_mib_s": size / MIB / wall["age"],
+                "ratio": wall["age"] / wall["gunicorn"],
+                "ratio_via_nginx": wall["age"] / wall["nginx"],
+                "workers_cpu_s_per_gib": cpu["gunicorn"] / gib,
+                "curl_cpu_s_per_gib": statistics.median(run.client_cpu_s for run in runs["gunicorn"]) / gib,
+                "age_d_cpu_s_per_gib": cpu["age"] / gib,
+                "cpu_ratio": cpu["age"] / cpu["gunicorn"],
                 "load_average": os.getloadavg()[0],
             },
         )

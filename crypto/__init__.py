@@ -1,6 +1,6 @@
 """Intake's cryptographic core: pure functions, every key passed as an argument."""
 
-from crypto.age_envelope import decrypt, decrypt_stream, encrypt, encrypt_stream
+from crypto.age_envelope import decrypt, decrypt_stream, decrypted_pieces, encrypt, encrypt_stream
 from crypto.codename import (
     CodenameKeys,
     InvalidCodename,
@@ -11,6 +11,7 @@ from crypto.codename import (
 from crypto.envelope import (
     decrypt_padded,
     decrypt_stream_padded,
+    decrypted_pieces_padded,
     encrypt_padded,
     encrypt_stream_padded,
 )
@@ -48,6 +49,8 @@ __all__ = [
     "decrypt_padded",
     "decrypt_stream",
     "decrypt_stream_padded",
+    "decrypted_pieces",
+    "decrypted_pieces_padded",
     "derive_codename_keys",
     "derive_subkey",
     "encrypt",

@@ -5,9 +5,9 @@ then 0x80 and zeros); anything handed to people outside the app, such as an
 export, should be decrypted with these functions and re-encrypted unpadded.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from crypto.age_envelope import decrypt, decrypt_stream, encrypt, encrypt_stream
+from crypto.age_envelope import decrypt, decrypt_stream, decrypted_pieces, encrypt, encrypt_stream
 from crypto.padding import PaddingReader, UnpaddingWriter, pad, unpad
 from crypto.streams import Reader, Writer
 
@@ -29,3 +29,37 @@ def decrypt_stream_padded(reader: Reader, writer: Writer, identities: Sequence[s
     unpadding = UnpaddingWriter(writer)
     decrypt_stream(reader, unpadding, identities)
     unpadding.finish()
+
+
+def decrypted_pieces_padded(reader: Reader, identities: Sequence[str]) -> Iterator[bytes]:
+    """Like decrypted_pieces, without the padding; pieces are about 1 MiB but vary a little.
+
+    Raises DecryptionError while iterating if the plaintext does not end in
+    padding, after the pieces before it: discard what came out when this raises.
+    """
+    return _unpadded(decrypted_pieces(reader, identities))
+
+
+def _unpadded(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    released = _Collector()
+    unpadding = UnpaddingWriter(released)
+    for piece in pieces:
+        unpadding.write(piece)
+        yield from released.take()
+    unpadding.finish()
+    yield from released.take()
+
+
+class _Collector:
+    """A Writer that keeps what UnpaddingWriter releases until it is taken."""
+
+    def __init__(self) -> None:
+        self._pieces: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._pieces.append(data)
+        return len(data)
+
+    def take(self) -> list[bytes]:
+        taken, self._pieces = self._pieces, []
+        return taken

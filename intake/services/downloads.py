@@ -1,11 +1,12 @@
 """Attachments decrypted on the fly into the HTTP response, never onto disk.
 
-pyrage's streaming decryption pushes plaintext into a writer, while a WSGI
-response pulls from an iterator. A worker thread runs the decryption into a
-small bounded queue of 1 MiB pieces that the response iterator drains, so
-memory stays at a few MiB whatever the file size, and the thread stops as soon as the
-client goes away (the server closes the iterator). Case exports stream their
-ZIP through the same bridge (`pushed_chunks`).
+A download is a plain generator over `crypto.decrypted_pieces_padded`: the
+response pulls 1 MiB of plaintext at a time straight from the decryption,
+in the request's own thread, so memory stays at a few MiB whatever the file
+size and the blob is closed as soon as the client goes away (the server
+closes the iterator). Case exports write their ZIP through a pushing API
+(zipfile), which `pushed_chunks` turns into a response iterator with a
+worker thread and a small bounded queue.
 """
 
 from __future__ import annotations
@@ -23,19 +24,18 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from crypto import DecryptionError, Identity, Writer, decrypt_stream_padded
+from crypto import DecryptionError, Identity, Writer, decrypted_pieces_padded
 from intake.models import Attachment, Case, Item, User
 from intake.services import audit
 from intake.services.blobstore import BlobStore
 from intake.services.items import open_item
 
-# pyrage writes 8 KiB at a time. Handed over one by one, each write cost a
-# queue round trip between threads and, through gunicorn, its own
-# chunked-encoding frame and send(): more than the decryption itself. The
-# writes are gathered into pieces of this size instead.
+# Each piece handed to the response costs, through gunicorn, a chunked-encoding
+# frame and a send(), and through pushed_chunks a hand-over between threads:
+# at 8 KiB those cost more than the decryption (docs/benchmarks.md).
 CHUNK_BYTES = 1024 * 1024
-# Pieces waiting between the decrypting thread and the response: with the
-# one being filled and the one being sent, about 4 MiB of plaintext in memory.
+# Pieces waiting between pushed_chunks' thread and the response: with the
+# one being filled and the one being sent, about 4 MiB in memory.
 CHUNKS_IN_FLIGHT = 2
 # How often a blocked thread looks up to see whether the download was abandoned.
 CANCEL_POLL_SECONDS = 0.25
@@ -50,7 +50,7 @@ class DownloadFailed(RuntimeError):
 
 
 class _Cancelled(Exception):
-    """The consumer went away; unwinds pyrage from inside the writer."""
+    """The consumer went away; unwinds the producer from inside its writer."""
 
 
 @dataclass(frozen=True)
@@ -117,13 +117,37 @@ def content_disposition(filename: str) -> str:
 
 
 def decrypted_chunks(store: BlobStore, blob_name: str, identity_secret: str) -> Generator[bytes, None, None]:
-    """Yield the plaintext of one attachment blob; raise DownloadFailed if it cannot be finished."""
+    """Yield the plaintext of one attachment blob in CHUNK_BYTES pieces (the last one shorter).
 
-    def decrypt(writer: Writer) -> None:
+    Raises DownloadFailed if it cannot be finished. Closing the generator
+    early closes the blob.
+    """
+    try:
         with store.open(blob_name) as ciphertext:
-            decrypt_stream_padded(ciphertext, writer, [identity_secret])
+            yield from _in_pieces_of(CHUNK_BYTES, decrypted_pieces_padded(ciphertext, [identity_secret]))
+    except Exception as error:
+        raise DownloadFailed("the stream could not be finished") from error
 
-    return pushed_chunks(decrypt, thread_name="attachment-decrypt")
+
+def _in_pieces_of(size: int, pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """The same bytes regrouped into pieces of exactly `size`, the last one shorter.
+
+    Decryption yields 1 MiB pieces already; unpadding shifts them only where
+    it held back what might have been padding, so most pass through uncopied.
+    """
+    pending = bytearray()
+    for piece in pieces:
+        if not pending and len(piece) == size:
+            yield piece
+            continue
+        pending += piece
+        while len(pending) >= size:
+            with memoryview(pending) as view:
+                full = bytes(view[:size])
+            del pending[:size]
+            yield full
+    if pending:
+        yield bytes(pending)
 
 
 def pushed_chunks(produce: Callable[[Writer], None], thread_name: str) -> Generator[bytes, None, None]:
@@ -186,7 +210,7 @@ class _GatheringWriter:
         self._pending = bytearray()
 
     def write(self, data: bytes) -> int:
-        # Copied in: pyrage may reuse its buffer after write() returns.
+        # Copied in: a writer may reuse its buffer after write() returns.
         self._pending += data
         while len(self._pending) >= CHUNK_BYTES:
             chunk = bytes(self._pending[:CHUNK_BYTES])
@@ -202,7 +226,7 @@ class _GatheringWriter:
 
 
 class ChunkReader:
-    """A Reader over an iterator of chunks (such as `decrypted_chunks`), for pyrage to pull from."""
+    """A Reader over an iterator of chunks (such as `decrypted_chunks`), for encrypt_stream to pull from."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
@@ -213,8 +237,10 @@ class ChunkReader:
             chunk = next(self._chunks, None)
             if chunk is None:
                 return b""
+            # A whole chunk that fits goes out as it is, uncopied.
+            if 0 < len(chunk) <= size:
+                return chunk
             self._pending = memoryview(chunk)
         taken = self._pending[:size]
         self._pending = self._pending[size:]
         return bytes(taken)
-

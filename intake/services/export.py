@@ -10,11 +10,11 @@ tool and nothing else.
 
 Nothing is written to disk, ciphertext included. Items are small and are
 re-encrypted in memory while the export is prepared. Attachments are
-re-encrypted while the ZIP streams out: one thread decrypts the blob into a
-bounded queue (`downloads.decrypted_chunks`), a second encrypts from that
-queue straight into the ZIP writer, whose output is another bounded queue
-that the response drains (`downloads.pushed_chunks`). A few 1 MiB pieces
-are in memory at any moment, whatever the file size.
+re-encrypted while the ZIP streams out: a worker thread pulls each blob's
+plaintext 1 MiB at a time (`downloads.decrypted_chunks`) and encrypts it
+straight into the ZIP writer, whose output is a bounded queue that the
+response drains (`downloads.pushed_chunks`). A few 1 MiB pieces are in
+memory at any moment, whatever the file size.
 """
 
 from __future__ import annotations

@@ -225,7 +225,7 @@ def _locked_item(session: Session, item_id: uuid.UUID) -> Item | None:
 def _reencrypt_file(
     store: BlobStore, blob_name: str, identity_secret: str, target: PendingBlob, recipients: Sequence[str]
 ) -> None:
-    """Decrypt one blob in a worker thread into a bounded queue and encrypt from it into `target`.
+    """Decrypt one blob 1 MiB at a time and encrypt each piece on into `target`.
 
     Raises DownloadFailed if the old blob cannot be read or decrypted to its end.
     """

@@ -13,6 +13,7 @@ from crypto import (
     decrypt_padded,
     decrypt_stream,
     decrypt_stream_padded,
+    decrypted_pieces_padded,
     encrypt,
     encrypt_padded,
     encrypt_stream,
@@ -40,6 +41,8 @@ def test_padded_envelopes_round_trip_in_memory_and_streaming(plaintext: bytes) -
     encrypt_stream_padded(io.BytesIO(plaintext), ciphertext, recipients)
     decrypt_stream_padded(io.BytesIO(ciphertext.getvalue()), decrypted, identities)
     assert decrypted.getvalue() == plaintext
+    pulled = decrypted_pieces_padded(io.BytesIO(ciphertext.getvalue()), identities)
+    assert b"".join(pulled) == plaintext
 
 
 def test_each_of_several_recipients_can_decrypt(identity: Identity, other_identity: Identity) -> None:
@@ -123,6 +126,12 @@ def test_padded_decrypt_rejects_unpadded_plaintext(identity: Identity) -> None:
         decrypt_stream_padded(
             io.BytesIO(encrypt(b"no padding here", [identity.recipient])), io.BytesIO(), [identity.secret]
         )
+    with pytest.raises(DecryptionError):
+        b"".join(
+            decrypted_pieces_padded(
+                io.BytesIO(encrypt(b"no padding here", [identity.recipient])), [identity.secret]
+            )
+        )
 
 
 def test_streaming_decrypt_releases_only_authenticated_chunks_before_failing(identity: Identity) -> None:
@@ -181,7 +190,6 @@ class GreedyReader:
 
 
 def test_writer_error_during_encryption_is_raised_not_swallowed(identity: Identity) -> None:
-    # pyrage itself returns normally here: the error surfaces while it flushes.
     with pytest.raises(OSError, match="disk full"):
         encrypt_stream(io.BytesIO(b"x"), FailingWriter(), [identity.recipient])
     with pytest.raises(OSError, match="disk full"):

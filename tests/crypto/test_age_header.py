@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import subprocess
 
+import pyrage
 import pytest
 
-from crypto import encrypt, generate_identity, pad
+from crypto import generate_identity, pad
 from crypto.age_header import (
     MalformedAgeFile,
     check_age_file,
@@ -107,10 +108,10 @@ def test_header_cut_before_the_mac_line_is_refused() -> None:
 
 def test_grease_stanza_as_rage_writes_it_is_refused() -> None:
     # rage (pyrage) adds a random "grease" stanza to some files; our script never does.
-    recipients = [generate_identity().recipient]
+    recipients = [pyrage.x25519.Recipient.from_str(generate_identity().recipient)]
     greased = 0
     for _ in range(30):
-        ciphertext = encrypt(pad(b"x"), recipients)
+        ciphertext = pyrage.encrypt(pad(b"x"), recipients)
         header = ciphertext.split(b"\n---")[0]
         if any(
             line.startswith(b"-> ") and not line.startswith(b"-> X25519 ") for line in header.split(b"\n")

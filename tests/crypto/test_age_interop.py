@@ -1,10 +1,15 @@
-"""Interop with the reference `age` CLI, both ways, in memory and streaming."""
+"""Interop with the reference `age` CLI, both ways, in memory and streaming, and with rage (pyrage).
+
+rage is a third, independent implementation (Rust), and it adds random
+"grease" stanzas to some files, which a reader must skip.
+"""
 
 import io
 import random
 import subprocess
 from pathlib import Path
 
+import pyrage
 import pytest
 
 from crypto import (
@@ -114,3 +119,26 @@ def test_age_cli_sees_padding_of_padded_ciphertext(age_cli: Path, tmp_path: Path
     # Why exports must be unpadded: plain `age -d` cannot know about our padding.
     ciphertext = encrypt_padded(b"help", [identity.recipient])
     assert age_decrypt(age_cli, write_identity_file(tmp_path, identity), ciphertext) == pad(b"help")
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+def test_rage_decrypts_our_ciphertext(identity: Identity, size: int) -> None:
+    plaintext = sample(size)
+    ciphertext = encrypt(plaintext, [identity.recipient])
+    assert pyrage.decrypt(ciphertext, [pyrage.x25519.Identity.from_str(identity.secret)]) == plaintext
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+def test_we_decrypt_rage_ciphertext_grease_and_all(identity: Identity, size: int) -> None:
+    plaintext = sample(size)
+    recipient = pyrage.x25519.Recipient.from_str(identity.recipient)
+    # rage greases some files only: enough of them that a grease stanza comes up.
+    ciphertexts = [pyrage.encrypt(plaintext, [recipient]) for _ in range(20)]
+    assert any(has_grease_stanza(ciphertext) for ciphertext in ciphertexts)
+    for ciphertext in ciphertexts:
+        assert decrypt(ciphertext, [identity.secret]) == plaintext
+
+
+def has_grease_stanza(ciphertext: bytes) -> bool:
+    header = ciphertext.split(b"\n---")[0]
+    return any(line.startswith(b"-> ") and not line.startswith(b"-> X25519 ") for line in header.split(b"\n"))

@@ -26,11 +26,6 @@ KNOWN_HEADER_KEYS = {
     "compressed",
 }
 NOT_OFFERED_PREFIXES = {"scrypt": "scrypt", "armor": "armor", "hybrid": "hybrid post-quantum recipients"}
-# rage (under pyrage) deliberately still reads stanzas written by age before
-# v1.0.0-beta6, whose body need not end in a short line; age 1.x rejects them.
-# The header MAC still covers these bytes, so only someone who holds the file
-# key can make such a file: a conformance gap, not a way to forge or alter one.
-ACCEPTED_LEGACY_STANZAS = {"stanza_missing_body", "stanza_missing_final_line"}
 
 
 @dataclass(frozen=True)
@@ -56,23 +51,10 @@ def load_vector(path: Path) -> Vector:
     return Vector(path.name, headers, body)
 
 
-def vector_params() -> list[object]:
+def vector_names() -> list[str]:
     names = sorted(path.name for path in TESTKIT.iterdir() if path.name != "FORMAT.md")
     assert len(names) >= 140, "the age testkit is missing files"
-    return [
-        pytest.param(
-            name,
-            id=name,
-            marks=[
-                pytest.mark.xfail(
-                    strict=True, reason="pyrage accepts legacy pre-beta6 stanzas; see module comment"
-                )
-            ]
-            if name in ACCEPTED_LEGACY_STANZAS
-            else [],
-        )
-        for name in names
-    ]
+    return names
 
 
 def skip_reason(vector: Vector) -> str | None:
@@ -93,7 +75,7 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@pytest.mark.parametrize("name", vector_params())
+@pytest.mark.parametrize("name", vector_names())
 def test_vector(name: str) -> None:
     vector = load_vector(TESTKIT / name)
     reason = skip_reason(vector)

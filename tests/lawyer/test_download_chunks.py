@@ -1,4 +1,4 @@
-"""Downloads reach the server in large pieces, not one per 8 KiB that pyrage writes.
+"""Downloads reach the server in large pieces, never in the 8 KiB writes pyrage once made.
 
 Each piece costs a thread hand-over and, through gunicorn, a chunked-encoding
 frame and a send() call; at 8 KiB those cost more than the decryption.
