@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from config import Config
-from intake.services.blobstore import BlobStore
+from intake.services.blobstore import GATHERED_WRITE_BYTES, BlobStore
 from tests.conftest import ROOT
 from tests.submit.helpers import ReadersFixture, create_readers, stored_state
 from tests.submit.multipart import Upload, help_request_parts, post_parts, request_tokens
@@ -111,6 +111,28 @@ def test_a_partial_blob_carries_only_the_day(config: Config) -> None:
         blob.flush()
         assert_dated_to_the_day(blob.temp_path)
         assert_dated_to_the_day(blob.temp_path.parent)
+
+
+def test_gathered_writes_reach_the_blob_whole_in_large_pieces(config: Config) -> None:
+    piece = os.urandom(8 * 1024)
+    pieces_below = GATHERED_WRITE_BYTES // len(piece) - 1
+    store = BlobStore(config.blob_dir)
+    with store.writer() as blob:
+        with blob.gathered_writes() as writer:
+            # Small writes, as an encryptor makes them, stay gathered below the piece size
+            for _ in range(pieces_below):
+                writer.write(piece)
+            assert blob.temp_path.stat().st_size == 0
+            # and reach the file together once they fill a piece
+            writer.write(piece)
+            assert blob.temp_path.stat().st_size == GATHERED_WRITE_BYTES
+            writer.write(piece)
+            writer.write(b"the last few bytes")
+            assert blob.temp_path.stat().st_size == GATHERED_WRITE_BYTES
+        # The rest arrives when the block ends, dated to the day like every write
+        assert_dated_to_the_day(blob.temp_path)
+        assert blob.temp_path.read_bytes() == piece * (pieces_below + 2) + b"the last few bytes"
+        assert blob.size == blob.temp_path.stat().st_size
 
 
 def test_stored_blob_files_and_their_directories_carry_only_the_day(

@@ -41,6 +41,8 @@ KEPT_DAYS = 1
 DISK_RESERVE_BYTES = 512 * 1024 * 1024
 # Padding (≤ 6.25 % above 1 KiB) and age's per-chunk tags on top of the plaintext.
 CIPHERTEXT_OVERHEAD = 1.07
+# What a streaming encryptor's small writes are gathered into before they reach the file.
+GATHERED_WRITE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ class PendingBlob:
         self.published = False
         self.size = 0
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | bytearray) -> int:
         remaining = memoryview(data)
         while remaining:
             written = self.handle.write(remaining)
@@ -202,6 +204,17 @@ class PendingBlob:
 
     def flush(self) -> None:
         self.handle.flush()
+
+    @contextmanager
+    def gathered_writes(self) -> Iterator[GatheredWrites]:
+        """A writer into this blob that passes on its writes GATHERED_WRITE_BYTES at a time.
+
+        What it still holds reaches the blob when the block ends without an
+        error; after an error the blob is incomplete anyway.
+        """
+        gathered = GatheredWrites(self)
+        yield gathered
+        gathered.pass_on()
 
     def discard(self) -> None:
         """Give back the disk space of what was written; the writer still deletes the file."""
@@ -220,6 +233,29 @@ class PendingBlob:
             coarsen_times(directory)
         self.published = True
         return self.name
+
+
+class GatheredWrites:
+    """Ciphertext on its way into a PendingBlob, in large pieces.
+
+    The age encryptor writes 8 KiB at a time; written straight to the blob,
+    every one was a system call and a reset of the file's times.
+    """
+
+    def __init__(self, blob: PendingBlob) -> None:
+        self._blob = blob
+        self._held = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self._held += data
+        if len(self._held) >= GATHERED_WRITE_BYTES:
+            self.pass_on()
+        return len(data)
+
+    def pass_on(self) -> None:
+        if self._held:
+            self._blob.write(self._held)
+            self._held = bytearray()
 
 
 def _lock_if_idle(path: Path, held: ExitStack) -> bool:

@@ -144,7 +144,8 @@ def receive_upload(
 
 
 def _encrypt_file(part: FilePart, blob: PendingBlob, recipients: Sequence[str]) -> EncryptedFile:
-    encrypt_stream_padded(part.reader, blob, recipients)
+    with blob.gathered_writes() as writer:
+        encrypt_stream_padded(part.reader, writer, recipients)
     meta = AttachmentMeta(
         attachment_id=str(uuid.uuid4()),
         filename=part.filename,
