@@ -32,14 +32,43 @@ def free_port() -> int:
         return port
 
 
+def child_pids(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time these processes have used so far (exited ones count as nothing)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            continue
+        # Fields after the command name, which may itself hold spaces or parentheses.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Server:
     port: int
     process: subprocess.Popen[bytes]
 
+    # One listener serves both: what the front (tests/servers.py) expects of an upstream.
+    @property
+    def public_port(self) -> int:
+        return self.port
+
+    @property
+    def staff_port(self) -> int:
+        return self.port
+
     def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
+        return child_pids(self.process.pid)
+
+    def workers_cpu_seconds(self) -> float:
+        return cpu_seconds(self.worker_pids())
 
     def workers_rss_kib(self) -> int:
         """Resident memory of all workers now, in KiB."""
@@ -54,10 +83,13 @@ class Server:
 
 
 @contextmanager
-def gunicorn(environ: Mapping[str, str], workers: int | None = 2, threads: int = 8) -> Iterator[Server]:
+def gunicorn(
+    environ: Mapping[str, str], workers: int | None = 2, threads: int = 8, app: str = "wsgi:app"
+) -> Iterator[Server]:
     """Production settings from config/gunicorn.py; `environ` adds the app's configuration.
 
-    `workers=None` keeps the file's own choice (2 x CPUs + 1, at most 8).
+    `workers=None` keeps the file's own choice (2 x CPUs + 1, at most 8). `app`
+    is the WSGI application gunicorn serves.
     """
     port = free_port()
     env = {
@@ -74,7 +106,7 @@ def gunicorn(environ: Mapping[str, str], workers: int | None = 2, threads: int =
     else:
         env.pop("INTAKE_WORKERS", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "wsgi:app"],
+        [sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", app],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from tests.conftest import ROOT, TEST_SECRET
 
@@ -119,6 +120,16 @@ def gunicorn(tmp_path: Path, database_url: str, **environ: str) -> Iterator[Guni
         _stop(process)
 
 
+class Upstream(Protocol):
+    """Where the front sends each listener's requests (the benchmarks' server is one too)."""
+
+    @property
+    def public_port(self) -> int: ...
+
+    @property
+    def staff_port(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Front:
     public_port: int
@@ -127,8 +138,11 @@ class Front:
 
 
 @contextmanager
-def front(tmp_path: Path, app: Gunicorn) -> Iterator[Front]:
-    """deploy/front/nginx.conf as shipped, with only its ports and run directory moved."""
+def front(tmp_path: Path, app: Upstream) -> Iterator[Front]:
+    """deploy/front/nginx.conf as shipped, with only its ports and run directory moved.
+
+    Its pid file is `run_dir / "nginx.pid"`.
+    """
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     assert Path(nginx).exists(), "nginx is not installed: make system-packages"
     public_port, staff_port = free_port(), free_port()

@@ -13,11 +13,13 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 
 from intake.db import session_factory
+from intake.services.multipart_stream import READ_CHUNK_BYTES
 from tests.gunicorn_server import STALL_TIMEOUT_SECONDS, get, post_head, read_response, running_gunicorn
 from tests.submit.helpers import NOTHING_STORED, create_readers, stored_state
 from tests.submit.multipart import CONTENT_TYPE, Upload, body_bytes, help_request_parts, request_tokens_on
 
-FILE_BYTES = 1024 * 1024
+# The server reads the body READ_CHUNK_BYTES at a time: half the file must be more than one read.
+FILE_BYTES = 4 * READ_CHUNK_BYTES
 Address = tuple[str, int]
 
 
@@ -30,7 +32,7 @@ def server(app: Flask, tmp_path: Path, database_url: str) -> Iterator[Address]:
 
 
 def request_body(address: Address) -> tuple[str, bytes]:
-    """A session cookie and a Russian help request whose one file is a megabyte of video."""
+    """A session cookie and a Russian help request whose one file is a few megabytes of video."""
     form = get(address, "/request")
     parts = help_request_parts(request_tokens_on(form.body), files=[Upload("видео.mp4", bytes(FILE_BYTES))])
     return form.cookie(), body_bytes(parts)

@@ -23,6 +23,7 @@ from wtforms import ValidationError
 from intake.configuration import current_config
 from intake.db import get_session
 from intake.models import Case
+from intake.request_limits import streamed_body
 from intake.services import cases
 from intake.services.blobstore import BlobStore
 from intake.services.keyring import RecipientSet
@@ -76,15 +77,15 @@ def streamed_reply(recipients: Sequence[str], token_field: str) -> Iterator[Rece
     limits = upload_limits(config)
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         raise UploadTooLarge(limits.max_files_total_bytes)
-    # Every other staff route stops reading at intake.request_limits.FORM_BODY_LIMIT.
-    request.max_content_length = limits.max_body_bytes
     boundary = request.mimetype_params.get("boundary", "")
     if request.mimetype != "multipart/form-data" or not boundary:
         raise MalformedUpload("not a multipart form")
     store = BlobStore(config.blob_dir)
     if not store.has_room_for(request.content_length or limits.max_body_bytes):
         raise StorageFull
+    # Every other staff route stops reading at intake.request_limits.FORM_BODY_LIMIT.
+    body = streamed_body(limits.max_body_bytes)
     with receive_upload(
-        request.stream, boundary.encode("latin-1"), limits, recipients, store, _token_checker(token_field)
+        body, boundary.encode("latin-1"), limits, recipients, store, _token_checker(token_field)
     ) as upload:
         yield upload

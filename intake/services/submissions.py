@@ -220,6 +220,7 @@ class _HashingReader:
 
 def _encrypt_file(part: FilePart, blob: PendingBlob, recipients: Sequence[str]) -> EncryptedFile:
     reader = _HashingReader(part.reader)
+    # The encryptor writes 1 MiB at a time: a system call and a time reset per MiB, not per 8 KiB.
     encrypt_stream_padded(reader, blob, recipients)
     meta = AttachmentMeta(
         attachment_id=str(uuid.uuid4()),

@@ -40,6 +40,7 @@ from intake.errors import render_error
 from intake.extensions import csrf, limiter
 from intake.i18n import LANGUAGES
 from intake.ratelimit import global_key, passed_csrf_check
+from intake.request_limits import streamed_body
 from intake.services.blobstore import BlobStore
 from intake.services.codenames import misspelt_word
 from intake.services.downloads import content_disposition, decrypted_chunks
@@ -259,8 +260,6 @@ def _streamed_upload(
     limits = upload_limits(current_config())
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         raise UploadTooLarge(limits.max_files_total_bytes)
-    # Every other route stops reading at intake.request_limits.FORM_BODY_LIMIT.
-    request.max_content_length = limits.max_body_bytes
     boundary = request.mimetype_params.get("boundary", "")
     if request.mimetype != "multipart/form-data" or not boundary:
         raise MalformedUpload("not a multipart form")
@@ -269,8 +268,10 @@ def _streamed_upload(
     if not store.has_room_for(request.content_length or limits.max_body_bytes):
         logger.warning("blob store is nearly full: refusing uploads until space is freed")
         raise StorageFull
+    # Every other route stops reading at intake.request_limits.FORM_BODY_LIMIT.
+    body = streamed_body(limits.max_body_bytes)
     with receive_upload(
-        request.stream, boundary.encode("latin-1"), limits, recipients.recipients, store, check_before_storing
+        body, boundary.encode("latin-1"), limits, recipients.recipients, store, check_before_storing
     ) as upload:
         yield upload
 

@@ -16,9 +16,11 @@ from config import Config
 from intake import create_app
 from intake.db import engine
 from intake.services.multipart_stream import READ_CHUNK_BYTES
+from intake.services.submissions import upload_limits
 from tests.conftest import make_config
 from tests.submit.helpers import NOTHING_STORED, ReadersFixture, stored_state
 from tests.submit.multipart import (
+    CONTENT_TYPE,
     Text,
     Upload,
     body_bytes,
@@ -282,3 +284,41 @@ def test_a_database_failure_mid_submission_leaves_no_blob_and_no_case(
     assert "не сохранено" in response.get_data(as_text=True)
     assert "codename" not in response.get_data(as_text=True)
     assert stored_state(app) == NOTHING_STORED
+
+
+class CountedBody:
+    """A body of known content whose reader counts what the server took from it."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self.taken = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._body) if size < 0 else self.taken + size
+        chunk = self._body[self.taken : end]
+        self.taken += len(chunk)
+        return chunk
+
+
+def test_a_body_of_unknown_length_is_cut_off_at_the_limit(small_limits_app: Flask, readers: ReadersFixture) -> None:
+    # Given a server that ends the body itself (gunicorn with a chunked body: no Content-Length),
+    # so the upload view reads it with no limit of Werkzeug's in between
+    client = _client(small_limits_app)
+    limit = upload_limits(small_limits_app.config["INTAKE"]).max_body_bytes
+    file_bytes = 2 * limit
+    parts = help_request_parts(request_tokens(client, "/request"), files=[Upload("big.bin", bytes(file_bytes))])
+    body = CountedBody(body_bytes(parts))
+    environ = {
+        "wsgi.input": body,
+        "wsgi.input_terminated": True,
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "CONTENT_TYPE": CONTENT_TYPE,
+    }
+
+    # When it sends twice the largest body a form may have
+    response = client.post("/request", environ_overrides=environ)
+
+    # Then the form stops reading one read past the limit, refuses it and keeps nothing
+    assert response.status_code == 413
+    assert body.taken <= limit + READ_CHUNK_BYTES
+    assert stored_state(small_limits_app) == NOTHING_STORED
