@@ -211,7 +211,7 @@ class FileReader:
     """The bytes of one file part, pulled from the body as they are read.
 
     `read(size)` returns at most `size` bytes and b"" at the end of the part,
-    which is what pyrage's streaming encryption expects of a reader.
+    which is what the streaming encryptor (crypto.age_envelope) expects of a reader.
     """
 
     def __init__(self, stream: MultipartStream, max_bytes: int) -> None:

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 import config.gunicorn as gunicorn_settings
+from intake.services.multipart_stream import READ_CHUNK_BYTES
 from tests.servers import FRONT_CONFIG, Front, Gunicorn, front, get, gunicorn
 from tests.submit.helpers import create_readers
 from tests.submit.multipart import (
@@ -85,7 +86,8 @@ def _help_request(port: int, file_size: int) -> tuple[bytes, bytes]:
 
 def _start_slow_upload(port: int) -> socket.socket:
     """An upload whose last bytes never come: it holds its gunicorn thread."""
-    head, body = _help_request(port, 4 * HELD_BACK)
+    # More than one of the parser's reads arrives, so the app has begun encrypting the file.
+    head, body = _help_request(port, 2 * READ_CHUNK_BYTES)
     client = socket.create_connection(("127.0.0.1", port), timeout=30)
     client.sendall(head + body[:-HELD_BACK])
     return client
