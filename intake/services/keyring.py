@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config import Config
-from crypto import FAST_TEST_KDF, PRODUCTION_KDF, KdfParams
+from crypto import CODENAME_KDF, FAST_TEST_KDF, PRODUCTION_KDF, CodenameVersion, KdfParams
 from intake.models import InstanceKeys, User, UserStatus
 
 INSTANCE_KEYS_ID = 1
@@ -28,6 +28,16 @@ class RecipientSet:
 
 def kdf_params(config: Config) -> KdfParams:
     return FAST_TEST_KDF if config.kdf_profile == "fast" else PRODUCTION_KDF
+
+
+def codename_kdf(config: Config, version: CodenameVersion) -> KdfParams:
+    """Argon2id costs of a codename version; tests cut only version 1's 64 MiB.
+
+    Version 2 costs a couple of milliseconds, so tests run what ships.
+    """
+    if version is CodenameVersion.V1 and config.kdf_profile == "fast":
+        return FAST_TEST_KDF
+    return CODENAME_KDF[version]
 
 
 def instance_keys(session: Session) -> InstanceKeys:

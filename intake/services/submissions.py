@@ -27,13 +27,13 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from config import Config
-from crypto import encrypt_stream_padded
+from crypto import CURRENT_CODENAME_VERSION, encrypt_stream_padded
 from intake.models import Attachment, Case, CaseStatus, CaseSummary, Item, ItemKind, ItemRecipient, Source
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.clock import utc_today
 from intake.services.derivation_slots import derive_codename_keys
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
-from intake.services.keyring import RecipientSet, instance_keys, kdf_params, next_case_number
+from intake.services.keyring import RecipientSet, codename_kdf, instance_keys, next_case_number
 from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits, UploadTooLarge
 from intake.services.summaries import seal_summary, summary_from_answers
 
@@ -180,7 +180,12 @@ def create_submission(
     browser made them (then `answers` and `message` are empty and the case
     records that mode).
     """
-    keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
+    keys = derive_codename_keys(
+        codename,
+        instance_keys(session).codename_salt,
+        CURRENT_CODENAME_VERSION,
+        codename_kdf(config, CURRENT_CODENAME_VERSION),
+    )
     earlier = _case_number_of(session, keys.lookup_id)
     if earlier is not None:
         return Receipt(codename=codename, case_number=earlier)
@@ -188,7 +193,10 @@ def create_submission(
     sealed_item = None if sealed is None else sealed.item
     item = _new_item(ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today, sealed_item)
     source = Source(
-        codename_lookup_id=keys.lookup_id, reply_recipient=keys.identity.recipient, created_day=today
+        codename_lookup_id=keys.lookup_id,
+        codename_version=int(keys.version),
+        reply_recipient=keys.identity.recipient,
+        created_day=today,
     )
     case = Case(
         source=source,
