@@ -52,13 +52,17 @@ def instance_keys(session: Session) -> InstanceKeys:
 
 def next_case_number(session: Session) -> int:
     """Take the next case number; the row stays locked until the transaction ends."""
-    instance_keys(session)
-    return session.execute(
+    take = (
         update(InstanceKeys)
         .where(InstanceKeys.id == INSTANCE_KEYS_ID)
         .values(last_case_number=InstanceKeys.last_case_number + 1)
         .returning(InstanceKeys.last_case_number)
-    ).scalar_one()
+    )
+    number = session.execute(take).scalar_one_or_none()
+    if number is None:
+        instance_keys(session)
+        number = session.execute(take).scalar_one()
+    return number
 
 
 def vetted_lawyers(session: Session) -> list[User]:
@@ -66,12 +70,20 @@ def vetted_lawyers(session: Session) -> list[User]:
 
 
 def submission_recipients(session: Session) -> RecipientSet | None:
-    """None while nobody could read a submission: no vetted lawyer or no recovery key."""
-    lawyers = vetted_lawyers(session)
-    keys = session.get(InstanceKeys, INSTANCE_KEYS_ID)
-    if not lawyers or keys is None or keys.recovery_recipient is None:
+    """None while nobody could read a submission: no vetted lawyer or no recovery key.
+
+    Every form page and every upload asks, so only the two columns it needs
+    are read, never whole user rows.
+    """
+    recovery_recipient = session.scalar(
+        select(InstanceKeys.recovery_recipient).where(InstanceKeys.id == INSTANCE_KEYS_ID)
+    )
+    lawyers = session.execute(
+        select(User.id, User.public_recipient).where(User.status == UserStatus.VETTED).order_by(User.email)
+    ).all()
+    if not lawyers or recovery_recipient is None:
         return None
     return RecipientSet(
-        lawyer_ids=tuple(lawyer.id for lawyer in lawyers),
-        recipients=(*(lawyer.public_recipient for lawyer in lawyers), keys.recovery_recipient),
+        lawyer_ids=tuple(lawyer_id for lawyer_id, _ in lawyers),
+        recipients=(*(recipient for _, recipient in lawyers), recovery_recipient),
     )

@@ -90,6 +90,7 @@ from intake.submit.forms import (
     LogoutForm,
     ResumeFollowUpForm,
 )
+from intake.submit.recipients import current_recipients
 
 logger = logging.getLogger("intake.submit")
 
@@ -257,7 +258,7 @@ def index() -> str:
 
 @bp.get("/request")
 def request_form() -> str:
-    if submission_recipients(get_session()) is None:
+    if current_recipients() is None:
         return render_template("submit/not_accepting.html")
     held = new_form_codename(current_config().secret_key, str(get_locale()))
     return render_template("submit/request.html", form=HelpRequestForm(), held=held, kept=NOTHING_KEPT)
