@@ -80,6 +80,7 @@ from intake.services.submissions import (
     upload_limits,
 )
 from intake.submit.accessibility import aria_attributes
+from intake.submit.blank_questions import blank_questions
 from intake.submit.codename_wait import ask_to_wait, has_waited, spend_wait
 from intake.submit.formatting import describe_size, format_day, format_number
 from intake.submit.forms import (
@@ -261,7 +262,9 @@ def request_form() -> str:
     if current_recipients() is None:
         return render_template("submit/not_accepting.html")
     held = new_form_codename(current_config().secret_key, str(get_locale()))
-    return render_template("submit/request.html", form=HelpRequestForm(), held=held, kept=NOTHING_KEPT)
+    return render_template(
+        "submit/request.html", form=HelpRequestForm(), held=held, kept=NOTHING_KEPT, blank_questions=blank_questions()
+    )
 
 
 @contextmanager
