@@ -50,6 +50,16 @@ def instance_keys(session: Session) -> InstanceKeys:
     return keys
 
 
+_CODENAME_SALT = select(InstanceKeys.codename_salt).where(InstanceKeys.id == INSTANCE_KEYS_ID)
+
+
+def codename_salt(session: Session) -> bytes:
+    """The instance salt of every codename derivation: one column, read past the ORM (every submission asks)."""
+    session.flush()
+    salt = session.connection().execute(_CODENAME_SALT).scalar()
+    return instance_keys(session).codename_salt if salt is None else salt
+
+
 _TAKE_CASE_NUMBER = (
     update(InstanceKeys)
     .where(InstanceKeys.id == INSTANCE_KEYS_ID)

@@ -44,7 +44,7 @@ from intake.models import Case, CaseStatus, Item, ItemKind, Source
 from intake.services.derivation_slots import derive_codename_keys
 from intake.services.downloads import DownloadTarget
 from intake.services.items import AttachmentMeta, open_item
-from intake.services.keyring import codename_kdf, instance_keys
+from intake.services.keyring import codename_kdf, codename_salt
 
 # Short: somebody else may use the same device after them. Each page they
 # open extends it, so a long follow-up does not log them out midway; however
@@ -100,7 +100,7 @@ def find_source(session: Session, config: Config, codename: str) -> SourceLogin 
     costs both derivations, exactly what a version 1 codename costs, and the
     time taken says nothing about which of the two it was.
     """
-    salt = instance_keys(session).codename_salt
+    salt = codename_salt(session)
     for version in _versions_to_try(session):
         try:
             keys = derive_codename_keys(codename, salt, version, codename_kdf(config, version))

@@ -33,7 +33,7 @@ from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.clock import utc_today
 from intake.services.derivation_slots import derive_codename_keys
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
-from intake.services.keyring import RecipientSet, codename_kdf, instance_keys, next_case_number
+from intake.services.keyring import RecipientSet, codename_kdf, codename_salt, instance_keys, next_case_number
 from intake.services.multipart_stream import FilePart, MultipartStream, TextPart, UploadLimits, UploadTooLarge
 from intake.services.summaries import seal_summary, summary_from_answers
 
@@ -182,7 +182,7 @@ def create_submission(
     """
     keys = derive_codename_keys(
         codename,
-        instance_keys(session).codename_salt,
+        codename_salt(session),
         CURRENT_CODENAME_VERSION,
         codename_kdf(config, CURRENT_CODENAME_VERSION),
     )
