@@ -9,6 +9,9 @@ The clients run on the same cores as the server, and the machine may be
 shared, so the rate depends on the load; the server's CPU time per accepted
 request (form page included) does not, and 2 / that is what an idle 2-core
 machine would accept per second with the clients elsewhere.
+
+SQLite by default; `--postgres` runs against INTAKE_BENCH_POSTGRES_URL (the
+compose stack's database), which it empties first.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from bench.measure import report
 from bench.server import BENCH_REDIS_URL, Client, Server, gunicorn
 from intake import create_app, migrate
 from intake.db import engine, session_factory
-from tests.conftest import TEST_SECRET, make_config
+from tests.conftest import TEST_SECRET, make_config, reset_postgres
 from tests.factories import create_lawyer, set_recovery_key
 from tests.submit.multipart import Text, help_request_parts, request_tokens_on
 
@@ -41,6 +44,7 @@ QUICK_SECONDS = 3.0
 WARM_UP_SECONDS = 5.0
 QUICK_WARM_UP_SECONDS = 1.0
 MEMORY_SAMPLE_SECONDS = 0.05
+POSTGRES_URL = os.environ.get("INTAKE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def _fields() -> dict[str, str]:
@@ -84,12 +88,16 @@ def _watch_memory(server: Server, stop: threading.Event, peak: list[int]) -> Non
         stop.wait(MEMORY_SAMPLE_SECONDS)
 
 
-def main(quick: bool = False) -> None:
+def main(quick: bool = False, postgres: bool = False) -> None:
     clients, seconds = (QUICK_CLIENTS, QUICK_SECONDS) if quick else (CLIENTS, SECONDS)
     redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        database_url = f"sqlite:///{work / 'data' / 'intake.sqlite3'}"
+        if postgres:
+            database_url = POSTGRES_URL
+            reset_postgres(database_url)
+        else:
+            database_url = f"sqlite:///{work / 'data' / 'intake.sqlite3'}"
         migrate.upgrade(database_url)
         app = create_app(make_config(work, database_url))
         with session_factory(app)() as session:
@@ -119,7 +127,8 @@ def main(quick: bool = False) -> None:
             workers = len(server.worker_pids())
     ordered = sorted(latencies)
     report(
-        f"text help requests through gunicorn ({workers} workers), {clients} clients for {seconds:.0f} s",
+        f"text help requests through gunicorn ({workers} workers, {'PostgreSQL' if postgres else 'SQLite'}),"
+        f" {clients} clients for {seconds:.0f} s",
         {
             "accepted": len(latencies),
             "refused": len(failures),
@@ -138,4 +147,4 @@ def main(quick: bool = False) -> None:
 
 if __name__ == "__main__":
     logging.disable(logging.INFO)
-    main(quick="--quick" in sys.argv[1:])
+    main(quick="--quick" in sys.argv[1:], postgres="--postgres" in sys.argv[1:])
