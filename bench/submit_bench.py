@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import redis
+from sqlalchemy import create_engine, text
 
 from bench.measure import report
 from bench.server import BENCH_REDIS_URL, Client, Server, gunicorn
@@ -82,6 +83,27 @@ def _run_clients(port: int, clients: int, seconds: float) -> tuple[list[float], 
     return latencies, failures, time.monotonic() - started
 
 
+def _database_cpu_seconds(database_url: str) -> dict[int, float]:
+    """CPU time so far of each PostgreSQL backend connected to the bench's database (same machine)."""
+    engine_ = create_engine(database_url)
+    with engine_.connect() as connection:
+        pids = connection.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        ).scalars()
+        seconds = {pid: _process_cpu_seconds(pid) for pid in pids}
+    engine_.dispose()
+    return seconds
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _watch_memory(server: Server, stop: threading.Event, peak: list[int]) -> None:
     while not stop.is_set():
         peak[0] = max(peak[0], server.workers_rss_kib())
@@ -118,9 +140,14 @@ def main(quick: bool = False, postgres: bool = False) -> None:
             stop, peak = threading.Event(), [idle_kib]
             watcher = threading.Thread(target=_watch_memory, args=(server, stop, peak))
             watcher.start()
+            database_before = _database_cpu_seconds(database_url) if postgres else {}
             cpu_before, client_cpu_before = server.cpu_seconds(), time.process_time()
             latencies, failures, elapsed = _run_clients(server.port, clients, seconds)
             server_cpu = server.cpu_seconds() - cpu_before
+            # Backends that came and went during the run are missed: the pool keeps its connections.
+            database_after = _database_cpu_seconds(database_url) if postgres else {}
+            database_cpu = sum(after - database_before.get(pid, 0.0) for pid, after in database_after.items())
+            server_cpu += database_cpu
             client_cpu = time.process_time() - client_cpu_before
             stop.set()
             watcher.join()
@@ -136,6 +163,7 @@ def main(quick: bool = False, postgres: bool = False) -> None:
             "p50_ms": statistics.median(ordered) * 1000 if ordered else 0.0,
             "p99_ms": ordered[round(0.99 * (len(ordered) - 1))] * 1000 if ordered else 0.0,
             "server_cpu_ms_per_accepted": server_cpu / len(latencies) * 1000 if latencies else 0.0,
+            "of_which_database_ms": database_cpu / len(latencies) * 1000 if latencies else 0.0,
             "client_cpu_ms_per_accepted": client_cpu / len(latencies) * 1000 if latencies else 0.0,
             "idle_2_core_per_second": 2 * len(latencies) / server_cpu if server_cpu else 0.0,
             "workers_warm_mib": idle_kib / 1024,
