@@ -3,9 +3,11 @@
 A version 1 derivation holds 64 MiB for its duration, and gunicorn runs
 several threads per worker, each of which could start one: a burst of
 submissions or codename logins then held gigabytes (2.4-2.7 GiB measured
-with 8 threads per worker). One such derivation with four lanes already
-keeps two cores busy, so more at once would only share the CPU, not finish
-sooner: the rest wait here, and memory stays at one buffer per slot.
+with 8 threads per worker). One such derivation is about 0.3 s of a core
+(argon2-cffi runs its four lanes in one thread: CPU time equals wall time in
+bench/crypto_bench.py), and the workers already share two cores, so more at
+once would only share the CPU, not finish sooner: the rest wait here, and
+memory stays at one buffer per slot.
 
 Version 2 (2 MiB, one lane, a couple of milliseconds) runs in whichever
 thread asks: the threads bound it, at 2 MiB each, and making it queue behind
