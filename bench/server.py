@@ -82,6 +82,20 @@ class Server:
         return total
 
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) that the master and its live workers have used so far."""
+        ticks = 0
+        for pid in [self.process.pid, *self.worker_pids()]:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except FileNotFoundError:
+                continue
+            # Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def gunicorn(
     environ: Mapping[str, str], workers: int | None = 2, threads: int = 8, app: str = "wsgi:app"

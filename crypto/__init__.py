@@ -2,7 +2,10 @@
 
 from crypto.age_envelope import decrypt, decrypt_stream, decrypted_pieces, encrypt, encrypt_stream
 from crypto.codename import (
+    CODENAME_KDF,
+    CURRENT_CODENAME_VERSION,
     CodenameKeys,
+    CodenameVersion,
     InvalidCodename,
     derive_codename_keys,
     generate_codename,
@@ -32,9 +35,12 @@ from crypto.sealing import new_session_key, open_sealed, seal
 from crypto.streams import Reader, Writer
 
 __all__ = [
+    "CODENAME_KDF",
+    "CURRENT_CODENAME_VERSION",
     "FAST_TEST_KDF",
     "PRODUCTION_KDF",
     "CodenameKeys",
+    "CodenameVersion",
     "DecryptionError",
     "Identity",
     "InvalidCodename",

@@ -1,10 +1,17 @@
 """Submitter codenames: diceware words that are both a login and a key.
 
-Derivation (version 1): seed = Argon2id(normalised codename as UTF-8,
-instance salt, params); lookup_id = hex(HKDF-SHA256(seed,
-"intake/codename/v1/lookup-id")); X25519 secret = HKDF-SHA256(seed,
-"intake/codename/v1/x25519"). HKDF makes the two independent, so the stored
-lookup id reveals nothing about the key.
+Derivation (version N): seed = Argon2id(normalised codename as UTF-8,
+instance salt, the version's costs); lookup_id = hex(HKDF-SHA256(seed,
+"intake/codename/vN/lookup-id")); X25519 secret = HKDF-SHA256(seed,
+"intake/codename/vN/x25519"). HKDF makes the two independent, so the stored
+lookup id reveals nothing about the key, and the labels keep each version's
+lookup ids and keys apart from every other version's, even at equal costs.
+
+Version 1 (t=3, 64 MiB, 4 lanes) made the first codenames; version 2 (t=1,
+2 MiB, 1 lane) makes new ones. A codename of about 90 bits needs no more
+stretching than that (docs/security.md, "Codename strength"), and 64 MiB per
+submission was what anybody could make the server pay. A version's costs
+never change: every codename issued under it is a lookup id under them.
 
 Words come from one of several lists (English, Russian, Ukrainian); which one
 a new codename uses is the caller's choice. Logging in accepts a word from any
@@ -12,6 +19,7 @@ list, however it was typed: the normalised form is the list's own spelling
 (ё written as е), so every way of typing a word derives the same keys.
 """
 
+import enum
 import math
 import re
 import secrets
@@ -19,7 +27,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from crypto.identity import Identity, identity_from_bytes
-from crypto.kdf import PRODUCTION_KDF, KdfParams, argon2id, hkdf_sha256
+from crypto.kdf import KdfParams, argon2id, hkdf_sha256
 
 MIN_WORDS = 7
 MAX_WORDS = 16
@@ -37,6 +45,22 @@ _LOOK_ALIKES = str.maketrans(
         "o": "о", "p": "р", "t": "т", "x": "х", "y": "у", "ё": "е", "й": "и", "ї": "і", "ґ": "г",
     }
 )
+
+
+class CodenameVersion(enum.IntEnum):
+    """Which derivation turned a codename into its lookup id and key."""
+
+    V1 = 1
+    V2 = 2
+
+
+CURRENT_CODENAME_VERSION = CodenameVersion.V2
+# Written out rather than taken from kdf.PRODUCTION_KDF: raising the lawyers'
+# passphrase costs one day must not lock out every version 1 codename.
+CODENAME_KDF = {
+    CodenameVersion.V1: KdfParams(time_cost=3, memory_cost_kib=64 * 1024, parallelism=4),
+    CodenameVersion.V2: KdfParams(time_cost=1, memory_cost_kib=2 * 1024, parallelism=1),
+}
 
 
 class InvalidCodename(ValueError):
@@ -74,6 +98,7 @@ class Wordlist:
 class CodenameKeys:
     lookup_id: str
     identity: Identity
+    version: CodenameVersion
 
 
 def word_skeleton(word: str) -> str:
@@ -192,11 +217,18 @@ def _edit_distance(first: str, second: str) -> int:
 
 
 def derive_codename_keys(
-    codename: str, instance_salt: bytes, params: KdfParams = PRODUCTION_KDF
+    codename: str, instance_salt: bytes, version: CodenameVersion, params: KdfParams | None = None
 ) -> CodenameKeys:
+    """The lookup id and key of `codename` under `version`, at the version's own costs.
+
+    `params` replaces those costs for tests only; a codename derived at other
+    costs is another lookup id.
+    """
     if len(instance_salt) < MIN_INSTANCE_SALT_LENGTH:
         raise ValueError(f"instance salt must be at least {MIN_INSTANCE_SALT_LENGTH} bytes")
-    seed = argon2id(normalise_codename(codename).encode("utf-8"), instance_salt, params)
-    lookup_id = hkdf_sha256(seed, b"intake/codename/v1/lookup-id").hex()
-    identity = identity_from_bytes(hkdf_sha256(seed, b"intake/codename/v1/x25519"))
-    return CodenameKeys(lookup_id=lookup_id, identity=identity)
+    costs = CODENAME_KDF[version] if params is None else params
+    seed = argon2id(normalise_codename(codename).encode("utf-8"), instance_salt, costs)
+    label = f"intake/codename/v{version.value}/".encode()
+    lookup_id = hkdf_sha256(seed, label + b"lookup-id").hex()
+    identity = identity_from_bytes(hkdf_sha256(seed, label + b"x25519"))
+    return CodenameKeys(lookup_id=lookup_id, identity=identity, version=version)

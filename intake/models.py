@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Uuid,
     false,
@@ -154,6 +155,9 @@ class Source(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     codename_lookup_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # The crypto.CodenameVersion that derived the lookup id. Sources from before
+    # version 2 hold 1; once none does, logins stop trying version 1.
+    codename_version: Mapped[int] = mapped_column(SmallInteger, server_default="1", index=True)
     reply_recipient: Mapped[str] = mapped_column(String(128))
     created_day: Mapped[dt.date] = mapped_column(Date)
     # Bumped by logout: every cookie issued under an older value stops working.

@@ -69,3 +69,25 @@ def test_every_revision_upgrades_and_downgrades(scratch_database_url: str) -> No
 
     migrate.upgrade(scratch_database_url)
     assert _schema_drift(scratch_database_url) == []
+
+
+def test_sources_from_before_codename_version_2_are_marked_version_1(scratch_database_url: str) -> None:
+    # Given a source stored by the code before version 2 (revision 0007 has no version column)
+    migrate.upgrade(scratch_database_url, "0007")
+    engine = create_engine(scratch_database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO sources (id, codename_lookup_id, reply_recipient, created_day, session_generation)"
+                " VALUES ('0b5f9a2e3c4d4e5f8a9b0c1d2e3f4a5b', :lookup_id, 'age1x', '2026-01-01', 0)"
+            ),
+            {"lookup_id": "a" * 64},
+        )
+
+    # When the database is upgraded
+    migrate.upgrade(scratch_database_url)
+
+    # Then that source says its lookup id is version 1's, so logins still try version 1 for it
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT codename_version FROM sources")).scalar_one() == 1
+    engine.dispose()

@@ -25,11 +25,13 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from config import Config
 from crypto import (
+    CURRENT_CODENAME_VERSION,
+    CodenameVersion,
     DecryptionError,
     Identity,
     InvalidCodename,
@@ -42,7 +44,7 @@ from intake.models import Case, CaseStatus, Item, ItemKind, Source
 from intake.services.derivation_slots import derive_codename_keys
 from intake.services.downloads import DownloadTarget
 from intake.services.items import AttachmentMeta, open_item
-from intake.services.keyring import instance_keys, kdf_params
+from intake.services.keyring import codename_kdf, codename_salt
 
 # Short: somebody else may use the same device after them. Each page they
 # open extends it, so a long follow-up does not log them out midway; however
@@ -91,15 +93,32 @@ class SourceCase:
 
 
 def find_source(session: Session, config: Config, codename: str) -> SourceLogin | None:
-    """The source this codename belongs to, or None; the same answer for a typo and a stranger."""
-    try:
-        keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
-    except InvalidCodename:
-        return None
-    source_id = session.scalar(select(Source.id).where(Source.codename_lookup_id == keys.lookup_id))
-    if source_id is None:
-        return None
-    return SourceLogin(source_id=source_id, identity=keys.identity)
+    """The source this codename belongs to, or None; the same answer for a typo and a stranger.
+
+    The current derivation is tried first, then version 1 only while some
+    source still holds a version 1 lookup id: so a codename unknown to both
+    costs both derivations, exactly what a version 1 codename costs, and the
+    time taken says nothing about which of the two it was.
+    """
+    salt = codename_salt(session)
+    for version in _versions_to_try(session):
+        try:
+            keys = derive_codename_keys(codename, salt, version, codename_kdf(config, version))
+        except InvalidCodename:
+            return None
+        source_id = session.scalar(
+            select(Source.id).where(
+                Source.codename_lookup_id == keys.lookup_id, Source.codename_version == int(version)
+            )
+        )
+        if source_id is not None:
+            return SourceLogin(source_id=source_id, identity=keys.identity)
+    return None
+
+
+def _versions_to_try(session: Session) -> list[CodenameVersion]:
+    v1_left = session.scalar(select(exists().where(Source.codename_version == int(CodenameVersion.V1))))
+    return [CURRENT_CODENAME_VERSION, CodenameVersion.V1] if v1_left else [CURRENT_CODENAME_VERSION]
 
 
 def remember_login(

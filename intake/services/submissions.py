@@ -30,14 +30,14 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from config import Config
-from crypto import encrypt_stream_padded
+from crypto import CURRENT_CODENAME_VERSION, CodenameKeys, encrypt_stream_padded
 from crypto.form_digest import form_digest, form_digest_key
 from intake.models import Attachment, Case, CaseStatus, CaseSummary, Item, ItemKind, ItemRecipient, Source
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.clock import utc_today
 from intake.services.derivation_slots import derive_codename_keys
 from intake.services.items import AttachmentMeta, ItemPayload, seal_item
-from intake.services.keyring import RecipientSet, instance_keys, kdf_params, next_case_number
+from intake.services.keyring import RecipientSet, codename_kdf, codename_salt, instance_keys, next_case_number
 from intake.services.multipart_stream import (
     FilePart,
     FileReader,
@@ -263,7 +263,7 @@ def create_submission(
     """
     if sent is None:
         sent = _form_sent(answers, message, files, sealed)
-    keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
+    keys = _new_codename_keys(session, config, codename)
     digest = form_digest(form_digest_key(keys.identity), sent.parts)
     today = utc_today()
     sealed_item = None if sealed is None else sealed.item
@@ -280,7 +280,10 @@ def create_submission(
         ItemKind.SUBMISSION, recipients, ItemPayload(answers, message), files, today, sealed_item
     )
     source = Source(
-        codename_lookup_id=keys.lookup_id, reply_recipient=keys.identity.recipient, created_day=today
+        codename_lookup_id=keys.lookup_id,
+        codename_version=int(keys.version),
+        reply_recipient=keys.identity.recipient,
+        created_day=today,
     )
     case = Case(
         source=source,
@@ -337,11 +340,21 @@ def stored_receipt(session: Session, config: Config, codename: str, sent: SentFo
     For a form whose files are no longer where it says (kept files published,
     browser uploads handed over): a reload of a form that was stored.
     """
-    keys = derive_codename_keys(codename, instance_keys(session).codename_salt, kdf_params(config))
+    keys = _new_codename_keys(session, config, codename)
     earlier = _stored_case(session, keys.lookup_id)
     if earlier is None or not _is_repeat(earlier, form_digest(form_digest_key(keys.identity), sent.parts)):
         return None
     return Receipt(codename=codename, case_number=earlier.number)
+
+
+def _new_codename_keys(session: Session, config: Config, codename: str) -> CodenameKeys:
+    """The keys of a codename the form issued: always the current derivation version."""
+    return derive_codename_keys(
+        codename,
+        codename_salt(session),
+        CURRENT_CODENAME_VERSION,
+        codename_kdf(config, CURRENT_CODENAME_VERSION),
+    )
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,9 @@ from intake.services.browser_submissions import (
 )
 from intake.services.chunked_uploads import ChunkedUploads
 from intake.services.form_codenames import FORM_CODENAME_FIELD
-from intake.services.keyring import submission_recipients
 from intake.services.multipart_stream import MalformedUpload
 from intake.services.submissions import SealedInBrowser, create_submission, form_sent_by_browser
+from intake.submit.recipients import current_recipients
 from intake.submit.uploads import forget_uploads, owned_upload_lengths
 from intake.submit.views import (
     _global_upload_limit,
@@ -75,7 +75,7 @@ def _integrity(path: Path) -> str:
 
 def browser_encryption_settings() -> dict[str, Any] | None:
     """What the script needs, published as JSON on the request page; None when not accepting."""
-    recipients = submission_recipients(get_session())
+    recipients = current_recipients()
     if recipients is None:
         return None
     return {

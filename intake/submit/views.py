@@ -89,6 +89,7 @@ from intake.services.submissions import (
 )
 from intake.submit import codename_budget
 from intake.submit.accessibility import aria_attributes
+from intake.submit.blank_questions import blank_questions
 from intake.submit.codename_wait import ask_to_wait, has_waited, spend_wait
 from intake.submit.formatting import describe_size, format_day, format_number
 from intake.submit.forms import (
@@ -99,6 +100,7 @@ from intake.submit.forms import (
     LogoutForm,
     ResumeFollowUpForm,
 )
+from intake.submit.recipients import current_recipients
 
 logger = logging.getLogger("intake.submit")
 
@@ -296,10 +298,14 @@ def index() -> str:
 
 @bp.get("/request")
 def request_form() -> str:
-    if submission_recipients(get_session()) is None:
+    if current_recipients() is None:
         return render_template("submit/not_accepting.html")
     return render_template(
-        "submit/request.html", form=HelpRequestForm(), held=_new_held_codename(), kept=NOTHING_KEPT
+        "submit/request.html",
+        form=HelpRequestForm(),
+        held=_new_held_codename(),
+        kept=NOTHING_KEPT,
+        blank_questions=blank_questions(),
     )
 
 

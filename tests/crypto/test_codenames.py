@@ -5,7 +5,16 @@ from importlib import resources
 
 import pytest
 
-from crypto import FAST_TEST_KDF, InvalidCodename, derive_codename_keys, generate_codename, normalise_codename
+from crypto import (
+    CODENAME_KDF,
+    CURRENT_CODENAME_VERSION,
+    FAST_TEST_KDF,
+    CodenameVersion,
+    InvalidCodename,
+    derive_codename_keys,
+    generate_codename,
+    normalise_codename,
+)
 from crypto.codename import (
     ENGLISH,
     MIN_WORDS,
@@ -18,8 +27,17 @@ from crypto.codename import (
 )
 
 SALT = b"instance-salt-0123456789abcdef"
+KNOWN_CODENAME = "abacus yodel zippy quiver mango velvet zoom"
+# Version 1 labels at the test costs.
 KNOWN_LOOKUP_ID = "ca7453f85e2cc36b916cb4d3d2d2e39843127c56aa2d37083d35f448022051b7"
 KNOWN_RECIPIENT = "age1cshxg7cywmq0uspavcreg7t60p6grsyqwkplg8h3lph3mdnprgms5j4xds"
+# Both versions at their production costs, computed by the code before version 2
+# existed (version 1) and by hand from argon2-cffi and RFC 5869 (version 2).
+KNOWN_V1_LOOKUP_ID = "4e66a829b0c579e9c39cc35df2fa8c648d565ea1275f1b698e2e8d6e04678d3a"
+KNOWN_V1_RECIPIENT = "age166srn8fw854dlrjl9kx0nf2qla8qwk58n2uz3e578yz0y9twdg3qgd8frm"
+KNOWN_V2_LOOKUP_ID = "c7fdfa27810df4e84b1cc76d9384a41409c2ee368241dccd5c16db6aecd155a2"
+KNOWN_V2_RECIPIENT = "age1309a3gy4e2c69u02xm6dxd2rhw789swnhlr0g4rk09d30skluswsv24tvx"
+CURRENT = CURRENT_CODENAME_VERSION
 
 
 def wordlist() -> list[str]:
@@ -80,28 +98,28 @@ def test_unknown_word_is_named_by_position_not_echoed() -> None:
 def test_normalised_variants_derive_the_same_keys() -> None:
     codename = generate_codename()
     shouted = "  " + codename.upper().replace(" ", "   ") + "\n"
-    assert derive_codename_keys(codename, SALT, FAST_TEST_KDF) == derive_codename_keys(
-        shouted, SALT, FAST_TEST_KDF
+    assert derive_codename_keys(codename, SALT, CURRENT) == derive_codename_keys(
+        shouted, SALT, CURRENT
     )
 
 
 def test_different_salt_gives_different_keys() -> None:
     codename = generate_codename()
-    first = derive_codename_keys(codename, SALT, FAST_TEST_KDF)
-    second = derive_codename_keys(codename, SALT[::-1], FAST_TEST_KDF)
+    first = derive_codename_keys(codename, SALT, CURRENT)
+    second = derive_codename_keys(codename, SALT[::-1], CURRENT)
     assert first.lookup_id != second.lookup_id
     assert first.identity != second.identity
 
 
 def test_different_codenames_give_different_keys() -> None:
-    first = derive_codename_keys(generate_codename(), SALT, FAST_TEST_KDF)
-    second = derive_codename_keys(generate_codename(), SALT, FAST_TEST_KDF)
+    first = derive_codename_keys(generate_codename(), SALT, CURRENT)
+    second = derive_codename_keys(generate_codename(), SALT, CURRENT)
     assert first.lookup_id != second.lookup_id
     assert first.identity != second.identity
 
 
 def test_lookup_id_and_key_are_independent_hex_and_age_identity() -> None:
-    keys = derive_codename_keys(generate_codename(), SALT, FAST_TEST_KDF)
+    keys = derive_codename_keys(generate_codename(), SALT, CURRENT)
     assert len(keys.lookup_id) == 64
     int(keys.lookup_id, 16)
     assert keys.identity.recipient.startswith("age1")
@@ -113,26 +131,60 @@ def test_codename_issued_before_the_russian_and_ukrainian_lists_still_derives_it
     # when it is typed back in any case, with Cyrillic look-alike letters or hyphens,
     # then it derives the same keys.
     for typed in ["ABACUS YODEL ZIPPY QUIVER MANGO VELVET ZOOM", "аbасus-yоdеl zippy quivеr mаngо velvet zооm"]:
-        keys = derive_codename_keys(typed, SALT, FAST_TEST_KDF)
+        keys = derive_codename_keys(typed, SALT, CodenameVersion.V1, FAST_TEST_KDF)
         assert keys.lookup_id == KNOWN_LOOKUP_ID
         assert keys.identity.recipient == KNOWN_RECIPIENT
 
 
 def test_derivation_known_answer() -> None:
     # Pinned: a silent change of derivation would lock every submitter out.
-    keys = derive_codename_keys("abacus yodel zippy quiver mango velvet zoom", SALT, FAST_TEST_KDF)
+    keys = derive_codename_keys(KNOWN_CODENAME, SALT, CodenameVersion.V1, FAST_TEST_KDF)
     assert keys.lookup_id == KNOWN_LOOKUP_ID
     assert keys.identity.recipient == KNOWN_RECIPIENT
 
 
+def test_both_versions_known_answers_at_production_costs() -> None:
+    # Codenames issued under version 1 are lookup ids under its 64 MiB costs for
+    # as long as any such source remains; version 2's are pinned the same way.
+    first = derive_codename_keys(KNOWN_CODENAME, SALT, CodenameVersion.V1)
+    second = derive_codename_keys(KNOWN_CODENAME, SALT, CodenameVersion.V2)
+    assert (first.lookup_id, first.identity.recipient, first.version) == (
+        KNOWN_V1_LOOKUP_ID,
+        KNOWN_V1_RECIPIENT,
+        CodenameVersion.V1,
+    )
+    assert (second.lookup_id, second.identity.recipient, second.version) == (
+        KNOWN_V2_LOOKUP_ID,
+        KNOWN_V2_RECIPIENT,
+        CodenameVersion.V2,
+    )
+
+
+def test_new_codenames_use_version_2_at_its_cheap_costs() -> None:
+    assert CURRENT_CODENAME_VERSION is CodenameVersion.V2
+    v2 = CODENAME_KDF[CodenameVersion.V2]
+    assert (v2.time_cost, v2.memory_cost_kib, v2.parallelism) == (1, 2048, 1)
+    v1 = CODENAME_KDF[CodenameVersion.V1]
+    assert (v1.time_cost, v1.memory_cost_kib, v1.parallelism) == (3, 64 * 1024, 4)
+
+
+def test_versions_never_share_a_lookup_id_or_a_key_even_at_equal_costs() -> None:
+    codename = generate_codename()
+    first = derive_codename_keys(codename, SALT, CodenameVersion.V1, FAST_TEST_KDF)
+    second = derive_codename_keys(codename, SALT, CodenameVersion.V2, FAST_TEST_KDF)
+    assert first.lookup_id != second.lookup_id
+    assert first.identity != second.identity
+    assert first.lookup_id not in second.identity.secret
+
+
 def test_invalid_codename_is_rejected_before_argon2() -> None:
     with pytest.raises(InvalidCodename):
-        derive_codename_keys("not a codename", SALT, FAST_TEST_KDF)
+        derive_codename_keys("not a codename", SALT, CURRENT)
 
 
 def test_short_instance_salt_is_refused() -> None:
     with pytest.raises(ValueError):
-        derive_codename_keys(generate_codename(), b"short", FAST_TEST_KDF)
+        derive_codename_keys(generate_codename(), b"short", CURRENT)
 
 
 RUSSIAN_CODENAME = "пирог кошка рыба ёлка кот вода лампа земля"
@@ -204,8 +256,8 @@ def test_normalisation_folds_yo_case_and_latin_look_alikes() -> None:
 
 
 def test_normalised_russian_variants_derive_the_same_keys() -> None:
-    assert derive_codename_keys(RUSSIAN_CODENAME, SALT, FAST_TEST_KDF) == derive_codename_keys(
-        "ПИРОГ кошкa pыбa елка кот вода лампа земля", SALT, FAST_TEST_KDF
+    assert derive_codename_keys(RUSSIAN_CODENAME, SALT, CURRENT) == derive_codename_keys(
+        "ПИРОГ кошкa pыбa елка кот вода лампа земля", SALT, CURRENT
     )
 
 

@@ -10,10 +10,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crypto import DecryptionError, derive_codename_keys, padded_length
+from crypto import CURRENT_CODENAME_VERSION, DecryptionError, derive_codename_keys, padded_length
 from crypto.codename import RUSSIAN
 from intake.models import Case, CaseStatus, ItemKind, ItemRecipient, Source, UserStatus
-from intake.services.keyring import instance_keys, kdf_params
+from intake.services.keyring import instance_keys
 from intake.services.multipart_stream import READ_CHUNK_BYTES
 from tests.factories import create_lawyer, set_recovery_key
 from tests.submit.helpers import (
@@ -86,11 +86,13 @@ def test_russian_request_with_a_cyrillic_file_reaches_the_lawyer_and_the_recover
     assert [row.user_id for row in db_session.scalars(select(ItemRecipient))] == [readers.lawyer.user.id]
 
     # And the source is known only by what the codename derives; it cannot read its own message
-    keys = derive_codename_keys(
-        codename, instance_keys(db_session).codename_salt, kdf_params(app.config["INTAKE"])
-    )
+    keys = derive_codename_keys(codename, instance_keys(db_session).codename_salt, CURRENT_CODENAME_VERSION)
     source = db_session.scalars(select(Source)).one()
-    assert (source.codename_lookup_id, source.reply_recipient) == (keys.lookup_id, keys.identity.recipient)
+    assert (source.codename_lookup_id, source.codename_version, source.reply_recipient) == (
+        keys.lookup_id,
+        CURRENT_CODENAME_VERSION,
+        keys.identity.recipient,
+    )
     with pytest.raises(DecryptionError):
         decrypt_item(item, keys.identity)
 
