@@ -111,9 +111,7 @@ def commits(source: str) -> list[int]:
     return [
         node.lineno
         for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "commit"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "commit"
     ]
 
 
@@ -131,3 +129,30 @@ def test_only_services_commit() -> None:
 
 def test_the_commit_check_sees_a_commit() -> None:
     assert commits("def view():\n    db = get_session()\n    db.commit()\n") == [3]
+
+
+def private_imports(source: str) -> list[str]:
+    """Names with a leading underscore imported from another module: another module's insides."""
+    return [
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module and not node.module.startswith("__")
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    ]
+
+
+def test_no_module_reaches_into_anothers_private_names() -> None:
+    found = {
+        str(path.relative_to(ROOT)): names
+        for path in source_files()
+        if (names := private_imports(path.read_text()))
+    }
+    assert found == {}
+
+
+def test_the_private_import_rule_catches_what_it_should() -> None:
+    assert private_imports("from intake.submit.views import _receipt_page, bp") == [
+        "intake.submit.views._receipt_page"
+    ]
+    assert private_imports("from __future__ import annotations\nimport os") == []

@@ -37,16 +37,16 @@ from intake.services.form_codenames import FORM_CODENAME_FIELD
 from intake.services.multipart_stream import MalformedUpload
 from intake.services.submissions import SealedInBrowser, create_submission, form_sent_by_browser
 from intake.submit.recipients import current_recipients
-from intake.submit.uploads import forget_uploads, owned_upload_lengths
-from intake.submit.views import (
-    _global_upload_limit,
-    _held_codename,
-    _per_client_upload_limit,
-    _receipt_page,
-    _recipients,
-    _require_request_tokens,
-    _stored_receipt,
+from intake.submit.sending import (
+    global_upload_limit,
+    held_codename,
+    per_client_upload_limit,
+    receipt_page,
+    require_request_tokens,
+    stored_receipt_of,
+    upload_recipients,
 )
+from intake.submit.uploads import forget_uploads, owned_upload_lengths
 
 SCRIPT = "intake-encrypt.js"
 
@@ -112,17 +112,17 @@ def browser_encryption_settings() -> dict[str, Any] | None:
     }
 
 
-@_per_client_upload_limit
-@_global_upload_limit
+@per_client_upload_limit
+@global_upload_limit
 @csrf.exempt
 def send_encrypted_request() -> tuple[str, int] | str:
-    recipients = _recipients()
+    recipients = upload_recipients()
     boundary = request.mimetype_params.get("boundary", "")
     if request.mimetype != "multipart/form-data" or not boundary:
         raise MalformedUpload("not a multipart form")
     fields = read_text_form(request.stream, boundary.encode("latin-1"))
-    _require_request_tokens(fields)
-    held = _held_codename(fields.get(FORM_CODENAME_FIELD))
+    require_request_tokens(fields)
+    held = held_codename(fields.get(FORM_CODENAME_FIELD))
     submission = parse_submission(fields, recipients.recipients)
     sent = form_sent_by_browser(
         submission.item_ciphertext,
@@ -146,9 +146,9 @@ def send_encrypted_request() -> tuple[str, int] | str:
             )
     except BrowserSubmissionRefused:
         # Uploads are handed over once a request stores them: this may be that very post again.
-        repeat = _stored_receipt(held, sent)
+        repeat = stored_receipt_of(held, sent)
         if repeat is None:
             raise
         receipt = repeat
     forget_uploads(list(submission.upload_ids))
-    return _receipt_page(held, receipt, encrypted_in_browser=True)
+    return receipt_page(held, receipt, encrypted_in_browser=True)

@@ -3,7 +3,7 @@
 Every page works without JavaScript. The two upload endpoints are exempt from
 CSRFProtect, whose check would read `request.form` and so spool files to a
 plaintext temp file; they check the token themselves before any file byte is
-stored (see `_require_csrf_token`).
+stored (see `require_csrf_token`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from flask import (
     Response,
     abort,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -30,9 +29,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, get_locale, gettext
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import CSRFError, validate_csrf
+from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
-from wtforms import ValidationError
 
 from intake.configuration import current_config
 from intake.db import get_session
@@ -46,12 +44,7 @@ from intake.services.codenames import misspelt_word
 from intake.services.downloads import content_disposition, decrypted_chunks
 from intake.services.form_codenames import (
     FORM_CODENAME_FIELD,
-    FormCodename,
-    InvalidFormCodename,
     is_same_codename,
-    new_form_codename,
-    new_form_session,
-    open_form_codename,
 )
 from intake.services.kept_files import (
     KEPT_FILES_FIELD,
@@ -76,15 +69,12 @@ from intake.services.sources import (
 )
 from intake.services.submissions import (
     EncryptedFile,
-    Receipt,
     ReceivedUpload,
-    SentForm,
     StoreNoFiles,
     add_follow_up,
     create_submission,
     form_sent_to_server,
     receive_upload,
-    stored_receipt,
     upload_limits,
 )
 from intake.submit import codename_budget
@@ -101,6 +91,20 @@ from intake.submit.forms import (
     ResumeFollowUpForm,
 )
 from intake.submit.recipients import current_recipients
+from intake.submit.sending import (
+    FORM_LANGUAGE_FIELD,
+    NotAccepting,
+    configured_limit,
+    global_upload_limit,
+    held_codename,
+    new_held_codename,
+    per_client_upload_limit,
+    receipt_page,
+    require_csrf_token,
+    require_request_tokens,
+    stored_receipt_of,
+    upload_recipients,
+)
 
 logger = logging.getLogger("intake.submit")
 
@@ -129,32 +133,16 @@ def upload_limit_bytes() -> dict[str, int]:
     return {"file": config.max_file_bytes, "total": config.max_submission_bytes}
 
 
-def _configured_limit(name: str) -> Callable[[], str]:
-    return lambda: str(getattr(current_config(), name))
-
-
-# Per submitting browser (a random id in its cookie, never an IP) and for the
-# whole service, because a client can always drop its cookie.
-_per_client_upload_limit = limiter.shared_limit(
-    _configured_limit("submit_rate_limit"), scope="uploads", methods=["POST"], deduct_when=passed_csrf_check
-)
-_global_upload_limit = limiter.shared_limit(
-    _configured_limit("global_submit_rate_limit"),
-    scope="uploads-global",
-    key_func=global_key,
-    methods=["POST"],
-    deduct_when=passed_csrf_check,
-)
 # Shared with the follow-up form's codename (intake.submit.codename_budget).
 _per_client_login_limit = limiter.shared_limit(
-    _configured_limit("login_rate_limit"),
+    configured_limit("login_rate_limit"),
     scope=codename_budget.CLIENT_SCOPE,
     methods=["POST"],
     deduct_when=passed_csrf_check,
 )
 # Wrong codenames only; once they are spent, visitors wait a minute rather than an hour.
 _global_login_limit = limiter.shared_limit(
-    _configured_limit("global_codename_rate_limit"),
+    configured_limit("global_codename_rate_limit"),
     scope=codename_budget.GLOBAL_SCOPE,
     key_func=global_key,
     methods=["POST"],
@@ -162,10 +150,6 @@ _global_login_limit = limiter.shared_limit(
     exempt_when=has_waited,
     on_breach=ask_to_wait,
 )
-
-
-class NotAccepting(Exception):
-    """No vetted lawyer (or no recovery key): nobody could read what would be stored."""
 
 
 class StorageFull(Exception):
@@ -193,70 +177,17 @@ def not_accepting(_error: NotAccepting) -> tuple[str, int]:
     return render_template("submit/not_accepting.html"), 503
 
 
-def _recipients() -> RecipientSet:
-    """Who uploads are encrypted to; ends the transaction before the body is read.
-
-    Over Tor a body streams for hours, and a transaction left open meanwhile
-    would hold back PostgreSQL's vacuum and block migrations.
-    """
-    session = get_session()
-    recipients = submission_recipients(session)
-    session.rollback()
-    if recipients is None:
-        raise NotAccepting
-    return recipients
-
-
-def _require_csrf_token(fields: MultiDict[str, str]) -> None:
-    try:
-        validate_csrf(fields.get("csrf_token"))
-    except ValidationError as error:
-        raise CSRFError(error.args[0]) from None
-    g.csrf_valid = True
-
-
-_FORM_SESSION = "form_session"
-# The page's language, posted with the form: an expired form comes back in it.
-FORM_LANGUAGE_FIELD = "form_language"
-
-
-def _form_session() -> str:
-    """What this browser session's form codenames are bound to (see form_codenames)."""
-    form_session = session.get(_FORM_SESSION)
-    if not isinstance(form_session, str):
-        form_session = new_form_session()
-        session[_FORM_SESSION] = form_session
-    return form_session
-
-
-def _new_held_codename() -> FormCodename:
-    return new_form_codename(current_config().secret_key, str(get_locale()), _form_session())
-
-
-def _held_codename(sealed: str | None) -> FormCodename:
-    try:
-        return open_form_codename(current_config().secret_key, sealed, _form_session())
-    except InvalidFormCodename as error:
-        # Said like an expired form: reloading the form is the cure for both.
-        raise CSRFError(str(error)) from None
-
-
-def _require_request_tokens(fields: MultiDict[str, str]) -> None:
-    _require_csrf_token(fields)
-    _held_codename(fields.get(FORM_CODENAME_FIELD))
-
-
 def _read_on_if_tokens_fail(fields: MultiDict[str, str]) -> None:
     """The request form's token check; a form that fails it is read whole (no file stored) and comes back."""
     try:
-        _require_request_tokens(fields)
+        require_request_tokens(fields)
     except CSRFError:
         raise StoreNoFiles from None
 
 
 @contextmanager
 def _streamed_upload(
-    recipients: RecipientSet, check_before_storing: Callable[[MultiDict[str, str]], None] = _require_csrf_token
+    recipients: RecipientSet, check_before_storing: Callable[[MultiDict[str, str]], None] = require_csrf_token
 ) -> Iterator[ReceivedUpload]:
     """The request body, parsed and encrypted as it arrives; never via `request.form`."""
     limits = upload_limits(current_config())
@@ -303,7 +234,7 @@ def request_form() -> str:
     return render_template(
         "submit/request.html",
         form=HelpRequestForm(),
-        held=_new_held_codename(),
+        held=new_held_codename(),
         kept=NOTHING_KEPT,
         blank_questions=blank_questions(),
     )
@@ -341,23 +272,23 @@ def _keep(files: list[EncryptedFile]) -> KeptFiles:
 
 
 @bp.post("/request")
-@_per_client_upload_limit
-@_global_upload_limit
+@per_client_upload_limit
+@global_upload_limit
 @csrf.exempt
 def send_request() -> str | tuple[str, int]:
-    recipients = _recipients()
+    recipients = upload_recipients()
     with _streamed_upload(recipients, _read_on_if_tokens_fail) as upload, _files_of(upload) as files:
         form = HelpRequestForm(formdata=upload.fields)
         if upload.refused:
             return _expired_form(form, upload, files.files)
-        held = _held_codename(upload.fields.get(FORM_CODENAME_FIELD))
+        held = held_codename(upload.fields.get(FORM_CODENAME_FIELD))
         valid = form.validate()
         sent = form_sent_to_server(form.answers(), form.message.data, files.content_digests())
         if not (_files_fit(form, upload, files) and valid):
             # Kept files are gone once a form sends them: this may be that form again.
-            repeat = valid and not upload.too_large and _stored_receipt(held, sent)
+            repeat = valid and not upload.too_large and stored_receipt_of(held, sent)
             if repeat:
-                return _receipt_page(held, repeat)
+                return receipt_page(held, repeat)
             page = render_template("submit/request.html", form=form, held=held, kept=_keep(files.files))
             return page, 400
         receipt = create_submission(
@@ -371,7 +302,7 @@ def send_request() -> str | tuple[str, int]:
             sent=sent,
             language=str(get_locale() or "en"),
         )
-    return _receipt_page(held, receipt)
+    return receipt_page(held, receipt)
 
 
 def _expired_form(form: HelpRequestForm, upload: ReceivedUpload, kept: list[EncryptedFile]) -> tuple[str, int]:
@@ -392,34 +323,15 @@ def _expired_form(form: HelpRequestForm, upload: ReceivedUpload, kept: list[Encr
             gettext("“%(name)s” was not stored, because the form had expired. Please choose it again.", name=filename)
             for filename in upload.not_stored
         ]
-        page = render_template("submit/request.html", form=form, held=_new_held_codename(), kept=_keep(kept), expired=True)
+        page = render_template("submit/request.html", form=form, held=new_held_codename(), kept=_keep(kept), expired=True)
     return page, 400
-
-
-def _stored_receipt(held: FormCodename, sent: SentForm) -> Receipt | None:
-    return stored_receipt(get_session(), current_config(), held.codename, sent)
-
-
-def _receipt_page(
-    held: FormCodename,
-    receipt: Receipt | None = None,
-    check_form: CodenameCheckForm | None = None,
-    encrypted_in_browser: bool = False,
-) -> str:
-    return render_template(
-        "submit/receipt.html",
-        codename=held.codename,
-        check_form=check_form or CodenameCheckForm(formdata=None, form_codename=held.sealed),
-        encrypted_in_browser=encrypted_in_browser,
-        added_as_follow_up=receipt is not None and receipt.added_as_follow_up,
-    )
 
 
 @bp.post("/request/codename-check")
 def check_codename() -> ResponseReturnValue:
     """The submitter types the codename back once, so they leave holding it."""
     form = CodenameCheckForm()
-    held = _held_codename(form.form_codename.data)
+    held = held_codename(form.form_codename.data)
     if form.validate_on_submit():
         if is_same_codename(form.typed_codename.data, held.codename):
             return render_template("submit/codename_checked.html")
@@ -427,7 +339,7 @@ def check_codename() -> ResponseReturnValue:
             gettext("This is not the same codename. Compare it word by word with the one above.")
         )
     form.typed_codename.data = ""
-    return _receipt_page(held, check_form=form), 400
+    return receipt_page(held, check_form=form), 400
 
 
 @bp.route("/codename", methods=["GET", "POST"])
@@ -482,12 +394,12 @@ def replies(login: SourceLogin) -> str:
 
 
 @bp.post("/replies")
-@_per_client_upload_limit
-@_global_upload_limit
+@per_client_upload_limit
+@global_upload_limit
 @csrf.exempt
 def send_follow_up() -> ResponseReturnValue:
     """A follow-up; if the session ended while it was written, it is kept and the codename asked for."""
-    recipients = _recipients()
+    recipients = upload_recipients()
     with _streamed_upload(recipients) as upload, _files_of(upload) as files:
         login = current_login(get_session(), session, current_config().secret_key)
         if login is None:
