@@ -24,12 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from crypto import Identity
 from intake.models import Case, CaseRead, CaseStatus, CaseSummary, User
-from intake.services.opened_summaries import OPENED_SUMMARIES
+from intake.services.opened_summaries import HEAD_BYTES, OPENED_SUMMARIES
 from intake.services.summaries import SummaryPayload, urgency_rank
 
 INBOX_PAGE_SIZE = 50
@@ -109,10 +109,10 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
         filters.order is InboxOrder.ACTIVITY or filters.status is CaseStatus.CLOSED
     ):
         return _page(session, viewer, identity, [], [_Segment(matching.order_by(*by_activity))], page, False)
+    # 80 bytes per case, not the whole ciphertext: enough to know an opened summary again.
+    head = func.substr(CaseSummary.ciphertext, 1, HEAD_BYTES).label("head")
     scan = _filtered(
-        select(Case.number, Case.status, CaseSummary.ciphertext).outerjoin(
-            CaseSummary, CaseSummary.case_id == Case.id
-        ),
+        select(Case.number, Case.status, head).outerjoin(CaseSummary, CaseSummary.case_id == Case.id),
         viewer,
         filters,
     )
@@ -125,17 +125,12 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
             scans.append(scan.where(Case.status == CaseStatus.CLOSED))
     else:
         scans = [scan]
-    scanned: list[_Candidate] = []
+    rows: list[Row[Any]] = []
     for query in scans:
-        rows = session.execute(query.order_by(*by_activity).limit(SCAN_LIMIT - len(scanned)))
-        scanned += [
-            _Candidate(
-                row.number, row.status is CaseStatus.CLOSED, OPENED_SUMMARIES.open(row.ciphertext, identity)
-            )
-            for row in rows
-        ]
-        if len(scanned) == SCAN_LIMIT:
+        rows += session.execute(query.order_by(*by_activity).limit(SCAN_LIMIT - len(rows))).all()
+        if len(rows) == SCAN_LIMIT:
             break
+    scanned = _opened(session, identity, rows)
     scan_limited = len(scanned) == SCAN_LIMIT
     picked = scanned
     rest: list[_Segment] = []
@@ -152,6 +147,30 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
         # sorted() is stable: within an urgency, latest activity stays first.
         picked = sorted(picked, key=lambda candidate: (candidate.closed, urgency_rank(candidate.summary)))
     return _page(session, viewer, identity, picked, rest, page, scan_limited)
+
+
+def _opened(session: Session, identity: Identity, rows: Sequence[Row[Any]]) -> list[_Candidate]:
+    """Candidates from (number, status, head) rows: summaries opened lately come from memory,
+    the others are fetched whole, in one query, and opened."""
+    summaries: dict[int, SummaryPayload | None] = {}
+    unopened = []
+    for row in rows:
+        found, summary = OPENED_SUMMARIES.known(identity, row.number, row.head)
+        if found:
+            summaries[row.number] = summary
+        else:
+            unopened.append(row.number)
+    if unopened:
+        fetched = session.execute(
+            select(Case.number, CaseSummary.ciphertext)
+            .join(CaseSummary, CaseSummary.case_id == Case.id)
+            .where(Case.number.in_(unopened))
+        )
+        for number, ciphertext in fetched:
+            summaries[number] = OPENED_SUMMARIES.open(identity, number, ciphertext)
+    return [
+        _Candidate(row.number, row.status is CaseStatus.CLOSED, summaries.get(row.number)) for row in rows
+    ]
 
 
 def _filtered(query: _Query, viewer: User, filters: InboxFilters) -> _Query:
@@ -248,7 +267,7 @@ def _rows(session: Session, viewer: User, identity: Identity, numbers: Sequence[
             assignee_email=row.email,
             item_count=row.item_count,
             unread=row.seen_seq is None or row.seen_seq < row.activity_seq,
-            summary=OPENED_SUMMARIES.open(row.ciphertext, identity),
+            summary=OPENED_SUMMARIES.open(identity, row.number, row.ciphertext),
         )
         for row in (by_number[number] for number in numbers if number in by_number)
     ]

@@ -8,7 +8,10 @@ this worker's memory only (never on disk, never shared), under:
 
 - a digest of the identity's secret, so only a request holding the same
   unlocked key can find it (the recipient would not do: it is public);
-- a digest of the ciphertext, so a re-sealed summary is opened afresh.
+- the case number and the ciphertext's first HEAD_BYTES: the version line
+  and the first stanza's ephemeral X25519 share, random for every sealing,
+  so a re-sealed summary is opened afresh. Knowing an entry by its head lets
+  the inbox read 80 bytes per case instead of the whole ciphertext.
 
 Entries go after IDLE_SECONDS unused, the oldest first beyond MAX_ENTRIES,
 and all of a key's at once when its lawyer logs out or locks
@@ -26,10 +29,12 @@ from collections.abc import Callable
 from crypto import Identity
 from intake.services.summaries import SummaryPayload, open_summary
 
-# About 200 bytes each: a few megabytes per worker at most.
+# About 300 bytes each: a few megabytes per worker at most.
 MAX_ENTRIES = 20_000
 IDLE_SECONDS = 15 * 60
-_Key = tuple[bytes, bytes]
+# "age-encryption.org/v1\n-> X25519 " and the 43 characters of the first share, and a little more.
+HEAD_BYTES = 80
+_Key = tuple[bytes, int, bytes]
 
 
 class OpenedSummaries:
@@ -45,25 +50,40 @@ class OpenedSummaries:
         self._lock = threading.Lock()
         self._entries: OrderedDict[_Key, tuple[SummaryPayload | None, float]] = OrderedDict()
 
-    def open(self, ciphertext: bytes | None, identity: Identity) -> SummaryPayload | None:
+    def known(
+        self, identity: Identity, case_number: int, head: bytes | None
+    ) -> tuple[bool, SummaryPayload | None]:
+        """(True, summary) if this key opened the summary that starts with `head` lately, else (False, None)."""
+        if head is None:
+            return True, None
+        return self._get((_key_digest(identity), case_number, bytes(head[:HEAD_BYTES])))
+
+    def open(self, identity: Identity, case_number: int, ciphertext: bytes | None) -> SummaryPayload | None:
         """open_summary(ciphertext, [identity.secret]), from memory when this key opened it lately."""
         if ciphertext is None:
             return None
-        key = (_key_digest(identity), hashlib.blake2b(ciphertext, digest_size=16).digest())
-        now = self._clock()
-        with self._lock:
-            cached = self._entries.get(key)
-            if cached is not None and now - cached[1] < self._idle_seconds:
-                self._entries[key] = (cached[0], now)
-                self._entries.move_to_end(key)
-                return cached[0]
+        key = (_key_digest(identity), case_number, bytes(ciphertext[:HEAD_BYTES]))
+        found, cached = self._get(key)
+        if found:
+            return cached
         # Opened outside the lock: two requests may both open it, and that is harmless.
         summary = open_summary(ciphertext, [identity.secret])
+        now = self._clock()
         with self._lock:
             self._entries[key] = (summary, now)
             self._entries.move_to_end(key)
             self._drop_stale(now)
         return summary
+
+    def _get(self, key: _Key) -> tuple[bool, SummaryPayload | None]:
+        now = self._clock()
+        with self._lock:
+            cached = self._entries.get(key)
+            if cached is None or now - cached[1] >= self._idle_seconds:
+                return False, None
+            self._entries[key] = (cached[0], now)
+            self._entries.move_to_end(key)
+            return True, cached[0]
 
     def forget(self, identity: Identity) -> None:
         """Drop everything this key opened (its lawyer logged out or locked)."""

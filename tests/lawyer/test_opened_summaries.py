@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from config import Config
 from crypto import generate_identity
-from intake.services.opened_summaries import OPENED_SUMMARIES, OpenedSummaries
+from intake.services.opened_summaries import HEAD_BYTES, OPENED_SUMMARIES, OpenedSummaries
 from intake.services.summaries import SummaryPayload, seal_summary
 from tests.factories import LawyerFixture
 from tests.lawyer.helpers import csrf_token
@@ -28,19 +28,24 @@ def test_only_the_key_that_opened_a_summary_finds_it_again() -> None:
     owner, colleague = generate_identity(), generate_identity()
     ciphertext = seal_summary(URGENT, [owner.recipient])
     opened = OpenedSummaries()
-    assert opened.open(ciphertext, owner) == URGENT
+    assert opened.open(owner, 1, ciphertext) == URGENT
     # The colleague's key cannot open it, and the owner's entry does not answer for them
-    assert opened.open(ciphertext, colleague) is None
-    assert opened.open(ciphertext, owner) == URGENT
+    assert opened.open(colleague, 1, ciphertext) is None
+    assert opened.open(owner, 1, ciphertext) == URGENT
     assert len(opened) == 2
+    # Known again by the head of its ciphertext alone, and by nobody else's key
+    assert opened.known(owner, 1, ciphertext[:HEAD_BYTES]) == (True, URGENT)
+    assert opened.known(generate_identity(), 1, ciphertext[:HEAD_BYTES]) == (False, None)
+    # The head is known for this case only: the same bytes on another case are not found
+    assert opened.known(owner, 2, ciphertext[:HEAD_BYTES]) == (False, None)
 
 
 def test_a_resealed_summary_is_opened_afresh() -> None:
     owner = generate_identity()
     opened = OpenedSummaries()
-    assert opened.open(seal_summary(URGENT, [owner.recipient]), owner) == URGENT
+    assert opened.open(owner, 1, seal_summary(URGENT, [owner.recipient])) == URGENT
     calm = SummaryPayload("desertion", "weeks", "Грузия", "ru")
-    assert opened.open(seal_summary(calm, [owner.recipient]), owner) == calm
+    assert opened.open(owner, 1, seal_summary(calm, [owner.recipient])) == calm
 
 
 def test_entries_go_when_unused_for_the_idle_time_and_beyond_the_size_bound() -> None:
@@ -49,10 +54,10 @@ def test_entries_go_when_unused_for_the_idle_time_and_beyond_the_size_bound() ->
     opened = OpenedSummaries(max_entries=3, idle_seconds=60, clock=clock)
     ciphertexts = [seal_summary(URGENT, [owner.recipient]) for _ in range(4)]
     for ciphertext in ciphertexts:
-        opened.open(ciphertext, owner)
+        opened.open(owner, 1, ciphertext)
     assert len(opened) == 3
     clock.now += 61
-    opened.open(ciphertexts[0], owner)
+    opened.open(owner, 1, ciphertexts[0])
     # Everything else was idle too long: only the entry just opened is left
     assert len(opened) == 1
 
@@ -60,8 +65,8 @@ def test_entries_go_when_unused_for_the_idle_time_and_beyond_the_size_bound() ->
 def test_forget_drops_every_entry_of_that_key_and_no_other() -> None:
     owner, colleague = generate_identity(), generate_identity()
     opened = OpenedSummaries()
-    opened.open(seal_summary(URGENT, [owner.recipient, colleague.recipient]), owner)
-    opened.open(seal_summary(URGENT, [owner.recipient, colleague.recipient]), colleague)
+    opened.open(owner, 1, seal_summary(URGENT, [owner.recipient, colleague.recipient]))
+    opened.open(colleague, 1, seal_summary(URGENT, [owner.recipient, colleague.recipient]))
     opened.forget(owner)
     assert len(opened) == 1
 
