@@ -81,19 +81,9 @@ class Server:
             total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
         return total
 
-
     def cpu_seconds(self) -> float:
         """CPU time (user and system) that the master and its live workers have used so far."""
-        ticks = 0
-        for pid in [self.process.pid, *self.worker_pids()]:
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-            except FileNotFoundError:
-                continue
-            # Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-            fields = stat[stat.rindex(")") + 2 :].split()
-            ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds([self.process.pid, *self.worker_pids()])
 
 
 @contextmanager
@@ -189,13 +179,19 @@ class Client:
         body = ("".join(parts) + f"--{boundary}--\r\n").encode()
         return self.request("POST", path, body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] = {}) -> Reply:  # noqa: B006 — never mutated
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] = {}
+    ) -> Reply:  # noqa: B006 — never mutated
         response = self.open(method, path, body, headers)
         data = response.read()
         return Reply(response.status, data, dict(response.getheaders()))
 
     def open(
-        self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] = {}  # noqa: B006
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] = {},  # noqa: B006
     ) -> http.client.HTTPResponse:
         """Send a request and return the response unread, for streaming."""
         if self._connection is None:

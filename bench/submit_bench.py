@@ -29,7 +29,7 @@ import redis
 from sqlalchemy import create_engine, text
 
 from bench.measure import report
-from bench.server import BENCH_REDIS_URL, Client, Server, gunicorn
+from bench.server import BENCH_REDIS_URL, Client, Server, cpu_seconds, gunicorn
 from intake import create_app, migrate
 from intake.db import engine, session_factory
 from tests.conftest import TEST_SECRET, make_config, reset_postgres
@@ -45,7 +45,9 @@ QUICK_SECONDS = 3.0
 WARM_UP_SECONDS = 5.0
 QUICK_WARM_UP_SECONDS = 1.0
 MEMORY_SAMPLE_SECONDS = 0.05
-POSTGRES_URL = os.environ.get("INTAKE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "INTAKE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def _fields() -> dict[str, str]:
@@ -88,20 +90,13 @@ def _database_cpu_seconds(database_url: str) -> dict[int, float]:
     engine_ = create_engine(database_url)
     with engine_.connect() as connection:
         pids = connection.execute(
-            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         ).scalars()
-        seconds = {pid: _process_cpu_seconds(pid) for pid in pids}
+        seconds = {pid: cpu_seconds([pid]) for pid in pids}
     engine_.dispose()
     return seconds
-
-
-def _process_cpu_seconds(pid: int) -> float:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return 0.0
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _watch_memory(server: Server, stop: threading.Event, peak: list[int]) -> None:
