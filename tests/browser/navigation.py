@@ -15,10 +15,27 @@ from selenium.common.exceptions import (
 )
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
 NAVIGATION_TIMEOUT = 30
+
+
+def _is_chromium_node_gone(error: WebDriverException) -> bool:
+    return "does not belong to the document" in str(error.msg)
+
+
+def is_gone(element: WebElement) -> bool:
+    """Whether the document holding `element` was replaced (Selenium's staleness_of,
+    also taking Chromium's "node does not belong to the document" for gone)."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if _is_chromium_node_gone(error):
+            return True
+        raise
+    return False
 
 
 def main_text(driver: webdriver.Chrome) -> str:
@@ -34,7 +51,7 @@ def main_text(driver: webdriver.Chrome) -> str:
     except (NoSuchElementException, StaleElementReferenceException):
         return ""
     except WebDriverException as error:
-        if "does not belong to the document" in str(error.msg):
+        if _is_chromium_node_gone(error):
             return ""
         raise
 
@@ -54,7 +71,7 @@ def click_and_wait_for(browser: webdriver.Chrome, target: WebElement, expected_t
         NAVIGATION_TIMEOUT,
         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
     )
-    wait.until(staleness_of(old_page))
+    wait.until(lambda _driver: is_gone(old_page))
     return wait_for_main_text(browser, expected_text)
 
 
