@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
-from flask import Flask
+from flask import Flask, url_for
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
@@ -215,6 +215,67 @@ def test_an_upload_cut_mid_file_resumes_and_completes(
     case = db_session.scalars(select(Case)).one()
     payload, contents = lawyer_view(app, case, readers.lawyer.identity)
     assert [meta.filename for meta in payload.attachments] == list(FILE_NAMES)
+    assert contents == [path.read_bytes() for path in files]
+
+
+class FailsFirstPost:
+    """Answers the first POST to `path` with `status`, as the busy front or a gateway that lost the answer would.
+
+    With `answer_lost`, the app handles that post first (and stores it): only its answer is lost.
+    """
+
+    def __init__(self, wsgi_app: WSGIApplication, path: str, status: int, answer_lost: bool) -> None:
+        self.wsgi_app = wsgi_app
+        self.path = path
+        self.status = status
+        self.answer_lost = answer_lost
+        self.posts: list[str] = []
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ["PATH_INFO"]
+        if environ["REQUEST_METHOD"] != "POST" or path != self.path:
+            return self.wsgi_app(environ, start_response)
+        self.posts.append(path)
+        if len(self.posts) > 1:
+            return self.wsgi_app(environ, start_response)
+        if self.answer_lost:
+            answer = self.wsgi_app(environ, lambda status, headers, exc_info=None: lambda data: None)
+            b"".join(answer)
+            getattr(answer, "close", lambda: None)()
+        else:
+            environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response(f"{self.status} Unavailable", [("Content-Type", "text/plain")])
+        return [b"try again"]
+
+
+@pytest.mark.parametrize(("status", "answer_lost"), [(503, False), (502, True)], ids=["busy", "answer-lost"])
+def test_a_refused_or_unanswered_post_is_sent_again_and_stored_once(
+    app: Flask,
+    live_server: str,
+    db_session: Session,
+    tmp_path: Path,
+    download_dir: Path,
+    status: int,
+    answer_lost: bool,
+) -> None:
+    readers = create_readers(db_session)
+    files = make_files(tmp_path / "files")
+    with app.test_request_context():
+        failing = FailsFirstPost(app.wsgi_app, url_for("submit.send_encrypted_request"), status, answer_lost)
+    app.wsgi_app = failing  # type: ignore[method-assign]
+    browser = launch_chromium(download_dir, tmp_path / "profile", javascript=True)
+    try:
+        # When the final post, after every file went up, is refused once (or is stored but its answer lost)
+        fill_in_and_send(browser, live_server, files)
+    finally:
+        browser.quit()
+
+    # Then the script sent it again on its own, the receipt came, and the request is stored once
+    assert len(failing.posts) == 2
+    case = db_session.scalars(select(Case)).one()
+    assert len(case.items) == 1
+    payload, contents = lawyer_view(app, case, readers.lawyer.identity)
+    assert payload.message == MESSAGE
     assert contents == [path.read_bytes() for path in files]
 
 

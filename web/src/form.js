@@ -7,6 +7,9 @@ import { URGENT, itemPayloadJson, summaryJson } from "./payload.js";
 
 const CHUNK_BYTES = 1024 * 1024;
 const MAX_BACKOFF_MS = 60_000;
+// The front's busy page, the app's "database unavailable", a gateway that
+// lost the app's answer: each passes, and the post may be sent again.
+const RETRIED_STATUSES = new Set([502, 503, 504]);
 // Below this encryption, not Tor (100–500 KB/s), is the bottleneck: measured
 // 28 MiB/s with the JIT and 0.7–0.9 MiB/s without (docs/benchmarks.md).
 const SLOW_BYTES_PER_SECOND = 512 * 1024;
@@ -313,8 +316,9 @@ class EncryptedSending {
     body.append("encrypted_summary", base64(summary));
     // One bit, so the lawyers get the content-free urgent alert; the answers stay sealed.
     body.append("urgent", urgent ? "1" : "0");
-    this.checkCancelled();
-    const response = await fetch(this.settings.submitUrl, { method: "POST", body, credentials: "same-origin", signal: this.abort.signal });
+    const response = await this.untilAnswered(() =>
+      fetch(this.settings.submitUrl, { method: "POST", body, credentials: "same-origin", signal: this.abort.signal }),
+    );
     if (!response.ok) throw new SubmitFailed(response.status);
     const receipt = await response.text();
     // The server's page, as a plain form post would have shown it, at the form's address.
@@ -322,6 +326,24 @@ class EncryptedSending {
     document.open();
     document.write(receipt);
     document.close();
+  }
+
+  // Once every file is on the server, a lost answer or a busy front must not
+  // send the submitter back to uploading them all again: the final post goes
+  // again until it gets an answer. Sending it again is safe: the server knows
+  // a post it already stored and answers it with that receipt.
+  async untilAnswered(send) {
+    for (let attempt = 0; ; attempt++) {
+      this.checkCancelled();
+      let response = null;
+      try {
+        response = await send();
+      } catch {
+        if (this.abort.signal.aborted) throw new Cancelled();
+      }
+      if (response && !RETRIED_STATUSES.has(response.status)) return response;
+      await this.wait(attempt);
+    }
   }
 }
 
