@@ -39,15 +39,17 @@ logger = logging.getLogger("intake.notifications")
 
 DIGEST_SUBJECT = "Intake: new activity"
 URGENT_SUBJECT = "Intake: urgent request"
-# English and Russian: the lawyer's language is not stored, and the text must stay fixed.
+# English, Russian and Ukrainian: the lawyer's language is not stored, and the text must stay fixed.
 DIGEST_BODY = (
     "New requests: {requests}. New messages from submitters: {messages}.\n"
-    "Новых обращений: {requests}. Новых сообщений от заявителей: {messages}.\n\n"
-    "Log in to read them. / Войдите, чтобы их прочитать.\n"
+    "Новых обращений: {requests}. Новых сообщений от заявителей: {messages}.\n"
+    "Нових звернень: {requests}. Нових повідомлень від заявників: {messages}.\n\n"
+    "Log in to read them. / Войдите, чтобы их прочитать. / Увійдіть, щоб їх прочитати.\n"
 )
 URGENT_BODY = (
     "An urgent request is waiting. Log in to read it.\n"
     "Ждёт срочное обращение. Войдите, чтобы его прочитать.\n"
+    "Чекає термінове звернення. Увійдіть, щоб його прочитати.\n"
 )
 
 

@@ -100,7 +100,9 @@ def test_a_lawyer_who_opted_in_is_told_how_much_arrived_and_nothing_else(
     assert alert["From"] == "intake@example.org"
     body = digest.get_payload(decode=True)
     assert isinstance(body, bytes)
-    assert "New requests: 2. New messages from submitters: 1." in body.decode()
+    text = body.decode()
+    assert "New requests: 2. New messages from submitters: 1." in text
+    assert "Нових звернень: 2. Нових повідомлень від заявників: 1." in text
     for _to, message in received:
         raw = message.as_bytes()
         assert marker.encode() not in raw
