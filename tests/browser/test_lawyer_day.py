@@ -1,6 +1,7 @@
-"""A lawyer's day in Russian, in a real browser with JavaScript off: told that something
-urgent arrived (without content), urgent case first, search, assignment, a reply with a
-file that moves the case to waiting, and an inbox that fits a phone."""
+"""A lawyer's day in Russian, in a real browser with JavaScript off, on real gunicorn's
+lawyers' listener: told that something urgent arrived (without content), urgent case
+first, search, assignment, a reply with a file that moves the case to waiting, and an
+inbox that fits a phone."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.conftest import make_config
 from tests.factories import create_lawyer, set_recovery_key
 from tests.lawyer.helpers import totp_code
 from tests.mail import ReceivedMail, smtp_server
+from tests.servers import gunicorn
 from tests.submit.multipart import codename_on, help_request_parts, post_parts, request_tokens
 
 pytestmark = pytest.mark.browser
@@ -41,6 +43,13 @@ def config(tmp_path: Path, database_url: str, smtp: tuple[ReceivedMail, int]) ->
     return make_config(tmp_path, database_url, INTAKE_SMTP_URL=f"smtp://127.0.0.1:{smtp[1]}")
 
 
+@pytest.fixture
+def lawyers_site(tmp_path: Path, database_url: str, smtp: tuple[ReceivedMail, int]) -> Iterator[str]:
+    """The production server's lawyers' listener, configured as `app` is."""
+    with gunicorn(tmp_path, database_url, INTAKE_SMTP_URL=f"smtp://127.0.0.1:{smtp[1]}") as server:
+        yield f"http://localhost:{server.staff_port}"
+
+
 def send_request(app: Flask, message: str, urgency: str, help_kind: str) -> None:
     submitter = app.test_client()
     submitter.environ_base["wsgi.url_scheme"] = "https"
@@ -52,7 +61,7 @@ def send_request(app: Flask, message: str, urgency: str, help_kind: str) -> None
 
 def test_a_lawyers_day_in_russian(
     app: Flask,
-    live_server: str,
+    lawyers_site: str,
     browser: webdriver.Chrome,
     db_session: Session,
     smtp: tuple[ReceivedMail, int],
@@ -63,7 +72,7 @@ def test_a_lawyers_day_in_russian(
     lawyer = create_lawyer(db_session, email="yurist@example.org")
 
     # The lawyer logs in, in Russian, and asks to be told about urgent requests
-    browser.get(live_server + "/lawyer/login?lang=ru")
+    browser.get(lawyers_site + "/lawyer/login?lang=ru")
     browser.find_element(By.ID, "email").send_keys(lawyer.user.email)
     browser.find_element(By.ID, "passphrase").send_keys(lawyer.passphrase)
     browser.find_element(By.ID, "totp_code").send_keys(totp_code(lawyer.totp_secret, None))
@@ -101,7 +110,7 @@ def test_a_lawyers_day_in_russian(
     assert "статус беженца" in page
 
     # The lawyer takes the urgent case
-    browser.get(live_server + "/lawyer/cases/1")
+    browser.get(lawyers_site + "/lawyer/cases/1")
     Select(browser.find_element(By.ID, "assignee")).select_by_visible_text(lawyer.user.email)
     page = submit_and_wait_for(browser, "form[action$='/assign'] [type=submit]", "Назначение сохранено.")
     assert f"Ответственный: {lawyer.user.email}" in page
@@ -122,7 +131,7 @@ def test_a_lawyers_day_in_russian(
 
     # On a phone the inbox fits the screen: no sideways scrolling
     browser.set_window_size(375, 800)
-    browser.get(live_server + "/lawyer/")
+    browser.get(lawyers_site + "/lawyer/")
     table = browser.find_element(By.CSS_SELECTOR, "table.inbox")
     body = browser.find_element(By.TAG_NAME, "body")
     assert table.rect["width"] <= body.rect["width"]
