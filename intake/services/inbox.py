@@ -1,8 +1,10 @@
 """The inbox: metadata from columns, triage from summaries decrypted for this lawyer.
 
 Every query works on `cases` alone, through its indexes, and meets the joins
-(assignee, this lawyer's read marker, summary) only for the rows it keeps:
-counting or skipping 100,000 cases never joins them first.
+(assignee, this lawyer's seen marker, summary) only for the rows it keeps:
+counting or skipping 100,000 cases never joins them first. "New activity
+only" probes the lawyer's seen markers (models.SeenCase) by the case number
+the index already holds.
 
 Ordering by last activity and the status, assignee and new-activity filters
 run in the database, and then only the rows on the page are decrypted.
@@ -24,11 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, UnaryExpression, and_, func, select
 from sqlalchemy.orm import Session
 
 from crypto import Identity
-from intake.models import Case, CaseRead, CaseStatus, CaseSummary, User
+from intake.models import Case, CaseStatus, CaseSummary, SeenCase, User
 from intake.services.opened_summaries import HEAD_BYTES, OPENED_SUMMARIES
 from intake.services.summaries import SummaryPayload, urgency_rank
 
@@ -38,6 +40,9 @@ INBOX_PAGE_SIZE = 50
 SCAN_LIMIT = 1000
 # Any SELECT over `cases`; SQLAlchemy types each column list differently.
 _Query = Select[*tuple[Any, ...]]
+# As a list of values, not "!= closed": both databases count them within the
+# status indexes, where an inequality made them read every row.
+_OPEN_STATUSES = [status for status in CaseStatus if status is not CaseStatus.CLOSED]
 
 
 class InboxOrder(enum.Enum):
@@ -102,7 +107,7 @@ class _Candidate:
 
 
 def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilters, page: int) -> InboxPage:
-    by_activity = (Case.last_activity_day.desc(), Case.number.desc())
+    by_activity = _by_activity(filters)
     # Numbers, not ids: a thousand ints load faster than a thousand UUIDs.
     matching = _filtered(select(Case.number), viewer, filters)
     if filters.help_kind is None and (
@@ -120,7 +125,7 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
     if open_first:
         # Open cases first (a closed case's urgency is history), then, for the help-type
         # filter, closed ones while the limit allows: two index scans, never a sort of all.
-        scans = [scan.where(Case.status != CaseStatus.CLOSED)]
+        scans = [scan.where(Case.status.in_(_OPEN_STATUSES))]
         if filters.help_kind is not None:
             scans.append(scan.where(Case.status == CaseStatus.CLOSED))
     else:
@@ -140,7 +145,7 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
         # After the open cases read for urgency: any open ones beyond the limit, then the
         # closed ones, each by activity (one index each; no sort of every case).
         if scan_limited:
-            open_cases = matching.where(Case.status != CaseStatus.CLOSED).order_by(*by_activity)
+            open_cases = matching.where(Case.status.in_(_OPEN_STATUSES)).order_by(*by_activity)
             rest.append(_Segment(open_cases, skip=len(scanned)))
         rest.append(_Segment(matching.where(Case.status == CaseStatus.CLOSED).order_by(*by_activity)))
     if filters.order is InboxOrder.URGENCY:
@@ -173,8 +178,17 @@ def _opened(session: Session, identity: Identity, rows: Sequence[Row[Any]]) -> l
     ]
 
 
+def _by_activity(filters: InboxFilters) -> tuple[UnaryExpression[Any], ...]:
+    latest_first = (Case.last_activity_day.desc(), Case.number.desc())
+    if filters.unassigned_only:
+        # PostgreSQL does not take "assignee_id IS NULL" as fixing the column for the
+        # order, as it does "= x": named, it reads the assignee indexes in order, not sorts.
+        return (Case.assignee_id.desc(), *latest_first)
+    return latest_first
+
+
 def _filtered(query: _Query, viewer: User, filters: InboxFilters) -> _Query:
-    """`query` (over `cases`) narrowed to the cases that pass the filters; joins only for "new"."""
+    """`query` (over `cases`) narrowed to the cases that pass the filters."""
     if filters.status is not None:
         query = query.where(Case.status == filters.status)
     if filters.unassigned_only:
@@ -182,14 +196,12 @@ def _filtered(query: _Query, viewer: User, filters: InboxFilters) -> _Query:
     elif filters.assignee_id is not None:
         query = query.where(Case.assignee_id == filters.assignee_id)
     if filters.new_activity_only:
-        query = query.outerjoin(CaseRead, _read_by(viewer)).where(
-            or_(CaseRead.seen_seq.is_(None), CaseRead.seen_seq < Case.activity_seq)
-        )
+        query = query.where(~select(SeenCase.case_number).where(_seen_by(viewer)).exists())
     return query
 
 
-def _read_by(viewer: User) -> ColumnElement[bool]:
-    return and_(CaseRead.case_id == Case.id, CaseRead.user_id == viewer.id)
+def _seen_by(viewer: User) -> ColumnElement[bool]:
+    return and_(SeenCase.user_id == viewer.id, SeenCase.case_number == Case.number)
 
 
 def _has_help_kind(candidate: _Candidate, help_kind: str) -> bool:
@@ -248,12 +260,11 @@ def _rows(session: Session, viewer: User, identity: Identity, numbers: Sequence[
             Case.status,
             User.email,
             Case.item_count,
-            Case.activity_seq,
-            CaseRead.seen_seq,
+            SeenCase.case_number.label("seen"),
             CaseSummary.ciphertext,
         )
         .outerjoin(User, User.id == Case.assignee_id)
-        .outerjoin(CaseRead, _read_by(viewer))
+        .outerjoin(SeenCase, _seen_by(viewer))
         .outerjoin(CaseSummary, CaseSummary.case_id == Case.id)
         .where(Case.number.in_(numbers))
     )
@@ -266,7 +277,7 @@ def _rows(session: Session, viewer: User, identity: Identity, numbers: Sequence[
             status=row.status,
             assignee_email=row.email,
             item_count=row.item_count,
-            unread=row.seen_seq is None or row.seen_seq < row.activity_seq,
+            unread=row.seen is None,
             summary=OPENED_SUMMARIES.open(identity, row.number, row.ciphertext),
         )
         for row in (by_number[number] for number in numbers if number in by_number)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from config import Config
 from crypto import Identity
-from intake.models import Case, CaseRead, CaseStatus, CaseSummary
+from intake.models import Case, CaseStatus, CaseSummary, SeenCase
 from intake.services import inbox as inbox_service
 from intake.services.blobstore import BlobStore
 from intake.services.keyring import submission_recipients
@@ -158,8 +158,8 @@ def test_filters_by_help_type_and_new_activity(
     # A help type the form does not offer filters nothing, and says nothing about it
     assert len(inbox_numbers(lawyer_client.get("/lawyer/?help_kind=bogus").get_data(as_text=True))) == 3
     # The marker is per lawyer: what this lawyer read is still new for a colleague
-    read_rows = db_session.scalars(select(CaseRead)).all()
-    assert [row.user_id for row in read_rows] == [lawyer.user.id]
+    seen_rows = db_session.scalars(select(SeenCase)).all()
+    assert [(row.user_id, row.case_number) for row in seen_rows] == [(lawyer.user.id, seen)]
 
 
 def test_a_lawyer_vetted_later_sees_the_row_without_its_summary(
