@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, UnaryExpression, and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, Select, and_, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from crypto import Identity
 from intake.models import Case, CaseStatus, CaseSummary, SeenCase, User
@@ -40,8 +40,11 @@ INBOX_PAGE_SIZE = 50
 SCAN_LIMIT = 1000
 # Any SELECT over `cases`; SQLAlchemy types each column list differently.
 _Query = Select[*tuple[Any, ...]]
-# As a list of values, not "!= closed": both databases count them within the
-# status indexes, where an inequality made them read every row.
+# The columns the inbox orders by, latest activity first when descending.
+_Order = tuple[InstrumentedAttribute[Any], ...]
+# Counted as a list of values, which both databases count within the status
+# indexes; listed in order as "!= closed", which walks the activity index
+# (SQLite sorts every open case for the list of values).
 _OPEN_STATUSES = [status for status in CaseStatus if status is not CaseStatus.CLOSED]
 
 
@@ -91,10 +94,25 @@ class InboxPage:
 
 @dataclass(frozen=True)
 class _Segment:
-    """Case numbers in the order the inbox lists them, less the first `skip` (already shown)."""
+    """`length` case numbers of `ids`, latest activity first by `order`, after the first `skip`
+    (already shown)."""
 
     ids: _Query
+    order: _Order
+    length: int
     skip: int = 0
+
+    def numbers(self, session: Session, offset: int, take: int) -> list[int]:
+        """`take` numbers from `offset` on; at least `take` remain there."""
+        from_end = self.length - offset - take
+        if from_end < offset:
+            # Nearer the end: read back from there, so the last page costs what the first
+            # does (OFFSET walks every row it skips) and no page skips more than half.
+            oldest_first = self.ids.order_by(*(column.asc() for column in self.order))
+            rows = session.execute(oldest_first.offset(from_end).limit(take))
+            return [number for (number,) in rows][::-1]
+        rows = session.execute(_latest_first(self.ids, self.order).offset(self.skip + offset).limit(take))
+        return [number for (number,) in rows]
 
 
 @dataclass(frozen=True)
@@ -107,13 +125,14 @@ class _Candidate:
 
 
 def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilters, page: int) -> InboxPage:
-    by_activity = _by_activity(filters)
+    order = _activity_order(filters)
     # Numbers, not ids: a thousand ints load faster than a thousand UUIDs.
     matching = _filtered(select(Case.number), viewer, filters)
     if filters.help_kind is None and (
         filters.order is InboxOrder.ACTIVITY or filters.status is CaseStatus.CLOSED
     ):
-        return _page(session, viewer, identity, [], [_Segment(matching.order_by(*by_activity))], page, False)
+        everything = _Segment(matching, order, _count_matching(session, viewer, filters))
+        return _page(session, viewer, identity, [], [everything], page, False)
     # 80 bytes per case, not the whole ciphertext: enough to know an opened summary again.
     head = func.substr(CaseSummary.ciphertext, 1, HEAD_BYTES).label("head")
     scan = _filtered(
@@ -125,14 +144,14 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
     if open_first:
         # Open cases first (a closed case's urgency is history), then, for the help-type
         # filter, closed ones while the limit allows: two index scans, never a sort of all.
-        scans = [scan.where(Case.status.in_(_OPEN_STATUSES))]
+        scans = [scan.where(Case.status != CaseStatus.CLOSED)]
         if filters.help_kind is not None:
             scans.append(scan.where(Case.status == CaseStatus.CLOSED))
     else:
         scans = [scan]
     rows: list[Row[Any]] = []
     for query in scans:
-        rows += session.execute(query.order_by(*by_activity).limit(SCAN_LIMIT - len(rows))).all()
+        rows += session.execute(_latest_first(query, order).limit(SCAN_LIMIT - len(rows))).all()
         if len(rows) == SCAN_LIMIT:
             break
     scanned = _opened(session, identity, rows)
@@ -143,11 +162,16 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
         picked = [candidate for candidate in scanned if _has_help_kind(candidate, filters.help_kind)]
     else:
         # After the open cases read for urgency: any open ones beyond the limit, then the
-        # closed ones, each by activity (one index each; no sort of every case).
+        # closed ones, each by activity (one index each; no sort of every case). The closed
+        # ones are counted as all matching cases less the open ones, which for "new activity
+        # only" is cheaper than counting them (_count_matching).
+        open_count = len(scanned)
         if scan_limited:
-            open_cases = matching.where(Case.status.in_(_OPEN_STATUSES)).order_by(*by_activity)
-            rest.append(_Segment(open_cases, skip=len(scanned)))
-        rest.append(_Segment(matching.where(Case.status == CaseStatus.CLOSED).order_by(*by_activity)))
+            open_count = session.scalar(_count(matching.where(Case.status.in_(_OPEN_STATUSES)))) or 0
+            open_cases = matching.where(Case.status != CaseStatus.CLOSED)
+            rest.append(_Segment(open_cases, order, open_count - len(scanned), skip=len(scanned)))
+        closed_cases = matching.where(Case.status == CaseStatus.CLOSED)
+        rest.append(_Segment(closed_cases, order, _count_matching(session, viewer, filters) - open_count))
     if filters.order is InboxOrder.URGENCY:
         # sorted() is stable: within an urgency, latest activity stays first.
         picked = sorted(picked, key=lambda candidate: (candidate.closed, urgency_rank(candidate.summary)))
@@ -178,13 +202,33 @@ def _opened(session: Session, identity: Identity, rows: Sequence[Row[Any]]) -> l
     ]
 
 
-def _by_activity(filters: InboxFilters) -> tuple[UnaryExpression[Any], ...]:
-    latest_first = (Case.last_activity_day.desc(), Case.number.desc())
+def _count(query: _Query) -> Select[int]:
+    return select(func.count()).select_from(query.order_by(None).subquery())
+
+
+def _count_matching(session: Session, viewer: User, filters: InboxFilters) -> int:
+    """How many cases pass the filters (help type aside)."""
+    narrowed = filters.status is not None or filters.assignee_id is not None or filters.unassigned_only
+    if filters.new_activity_only and not narrowed:
+        # Every case but those this lawyer has seen as they are (a marker goes with its
+        # case): two counts in an index each, not a probe for every case.
+        cases = session.scalar(select(func.count()).select_from(Case)) or 0
+        seen = session.scalar(select(func.count()).select_from(SeenCase).where(SeenCase.user_id == viewer.id))
+        return cases - (seen or 0)
+    return session.scalar(_count(_filtered(select(Case.number), viewer, filters))) or 0
+
+
+def _activity_order(filters: InboxFilters) -> _Order:
+    by_activity = (Case.last_activity_day, Case.number)
     if filters.unassigned_only:
         # PostgreSQL does not take "assignee_id IS NULL" as fixing the column for the
         # order, as it does "= x": named, it reads the assignee indexes in order, not sorts.
-        return (Case.assignee_id.desc(), *latest_first)
-    return latest_first
+        return (Case.assignee_id, *by_activity)
+    return by_activity
+
+
+def _latest_first(query: _Query, order: _Order) -> _Query:
+    return query.order_by(*(column.desc() for column in order))
 
 
 def _filtered(query: _Query, viewer: User, filters: InboxFilters) -> _Query:
@@ -218,14 +262,7 @@ def _page(
     scan_limited: bool,
 ) -> InboxPage:
     """A page of the list made of `picked` (already sorted), then each segment of `rest` in turn."""
-    lengths = [
-        max(
-            0,
-            (session.scalar(select(func.count()).select_from(segment.ids.order_by(None).subquery())) or 0)
-            - segment.skip,
-        )
-        for segment in rest
-    ]
+    lengths = [max(0, segment.length) for segment in rest]
     total = len(picked) + sum(lengths)
     page_count = max(1, -(-total // INBOX_PAGE_SIZE))
     page = min(max(page, 1), page_count)
@@ -236,8 +273,7 @@ def _page(
         room = INBOX_PAGE_SIZE - len(numbers)
         offset = max(start, segment_start) - segment_start
         if room and offset < length:
-            rows = session.execute(segment.ids.offset(segment.skip + offset).limit(room))
-            numbers += [number for (number,) in rows]
+            numbers += segment.numbers(session, offset, min(room, length - offset))
         segment_start += length
     return InboxPage(
         rows=_rows(session, viewer, identity, numbers),
