@@ -122,6 +122,7 @@ def _pages(size: int, lawyer_id: uuid.UUID) -> dict[str, str]:
         "unassigned_last": f"/lawyer/?assignee=nobody&page={last}",
         "help_kind_first": "/lawyer/?help_kind=desertion",
         "new_first": "/lawyer/?new=y",
+        "new_middle": f"/lawyer/?new=y&page={last // 4}",
         "new_last": f"/lawyer/?new=y&page={last}",
         "new_activity_last": f"/lawyer/?new=y&order=activity&page={last}",
         "new_assignee_last": f"/lawyer/?new=y&assignee={lawyer_id}&page={last}",
