@@ -30,7 +30,7 @@ from bench.measure import report
 from crypto import Identity
 from intake import create_app, migrate
 from intake.db import engine, session_factory
-from intake.models import Case, CaseRead, CaseStatus, CaseSummary, Source
+from intake.models import Case, CaseStatus, CaseSummary, SeenCase, Source
 from intake.services.keyring import submission_recipients
 from intake.services.opened_summaries import OPENED_SUMMARIES
 from intake.services.summaries import SummaryPayload, seal_summary
@@ -77,7 +77,7 @@ def _add_cases(app: Flask, lawyer_id: uuid.UUID, start: int, stop: int) -> None:
         }
         for number, source in zip(range(start, stop), sources, strict=True)
     ]
-    reads = [{"case_id": case["id"], "user_id": lawyer_id, "seen_seq": 2} for case in cases[::2]]
+    seen = [{"user_id": lawyer_id, "case_number": case["number"]} for case in cases[::2]]
     with session_factory(app)() as session:
         recipients = submission_recipients(session)
         assert recipients is not None
@@ -96,7 +96,7 @@ def _add_cases(app: Flask, lawyer_id: uuid.UUID, start: int, stop: int) -> None:
             session.execute(insert(Source), sources[batch : batch + 10_000])
             session.execute(insert(Case), cases[batch : batch + 10_000])
             session.execute(insert(CaseSummary), summaries[batch : batch + 10_000])
-        session.execute(insert(CaseRead), reads)
+        session.execute(insert(SeenCase), seen)
         session.commit()
     if engine(app).dialect.name == "postgresql":
         # What autovacuum does soon after a bulk load: planner statistics and
@@ -116,10 +116,16 @@ def _pages(size: int, lawyer_id: uuid.UUID) -> dict[str, str]:
         "activity_last": f"/lawyer/?order=activity&page={last}",
         "status_first": "/lawyer/?status=closed",
         "status_last": f"/lawyer/?status=closed&page={last}",
+        "assignee_first": f"/lawyer/?assignee={lawyer_id}",
         "assignee_last": f"/lawyer/?assignee={lawyer_id}&page={last}",
+        "unassigned_first": "/lawyer/?assignee=nobody",
         "unassigned_last": f"/lawyer/?assignee=nobody&page={last}",
         "help_kind_first": "/lawyer/?help_kind=desertion",
         "new_first": "/lawyer/?new=y",
+        "new_middle": f"/lawyer/?new=y&page={last // 4}",
+        "new_last": f"/lawyer/?new=y&page={last}",
+        "new_activity_last": f"/lawyer/?new=y&order=activity&page={last}",
+        "new_assignee_last": f"/lawyer/?new=y&assignee={lawyer_id}&page={last}",
     }
 
 

@@ -171,6 +171,15 @@ class Case(Base):
         Index("ix_cases_last_activity_day_number", "last_activity_day", "number"),
         Index("ix_cases_status_last_activity_day_number", "status", "last_activity_day", "number"),
         Index("ix_cases_assignee_id_last_activity_day_number", "assignee_id", "last_activity_day", "number"),
+        # One lawyer's (or nobody's) open or closed cases: counted and paged in the index
+        # alone, not checked for their status row by row.
+        Index(
+            "ix_cases_assignee_id_status_last_activity_day_number",
+            "assignee_id",
+            "status",
+            "last_activity_day",
+            "number",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -180,7 +189,7 @@ class Case(Base):
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_day: Mapped[dt.date] = mapped_column(Date)
     last_activity_day: Mapped[dt.date] = mapped_column(Date)
-    # Bumped on every new item; a lawyer's CaseRead.seen_seq below it means unread.
+    # Bumped on every new item; a lawyer's SeenCase row is kept only while it was seen at this value.
     activity_seq: Mapped[int] = mapped_column(Integer, default=0)
     item_count: Mapped[int] = mapped_column(Integer, default=0)
     # How the first request arrived: encrypted by the submitter's browser
@@ -262,12 +271,20 @@ class CaseSummary(Base):
     case: Mapped[Case] = relationship()
 
 
-class CaseRead(Base):
-    __tablename__ = "case_reads"
+class SeenCase(Base):
+    """A lawyer has seen everything on this case so far; a case without their row is new to them.
 
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    New activity deletes the case's rows (intake.services.seen_cases), so the
+    inbox asks "new to this lawyer?" with one probe of this primary key per
+    case, from the case number its indexes already hold, instead of comparing
+    a read marker's counter with the case's row by row.
+    """
+
+    __tablename__ = "seen_cases"
+    __table_args__ = (Index("ix_seen_cases_case_number", "case_number"),)
+
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    seen_seq: Mapped[int] = mapped_column(Integer, default=0)
+    case_number: Mapped[int] = mapped_column(ForeignKey("cases.number", ondelete="CASCADE"), primary_key=True)
 
 
 class NotificationSettings(Base):

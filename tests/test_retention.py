@@ -21,10 +21,10 @@ from intake.models import (
     Attachment,
     AuditEvent,
     Case,
-    CaseRead,
     CaseStatus,
     Item,
     ItemRecipient,
+    SeenCase,
     Source,
 )
 from intake.services.blobstore import BlobStore
@@ -43,6 +43,7 @@ RETENTION_DAYS = 30
 @dataclass(frozen=True)
 class StoredCase:
     id: uuid.UUID
+    number: int
     source_id: uuid.UUID
     item_ids: list[uuid.UUID]
     blob_names: list[str]
@@ -83,7 +84,7 @@ def stored_case(
     case = session.scalars(select(Case).where(Case.number == submitted.number)).one()
     case.status = status
     case.last_activity_day = last_activity_day
-    session.add(CaseRead(case_id=case.id, user_id=reader.user.id, seen_seq=1))
+    session.add(SeenCase(user_id=reader.user.id, case_number=case.number))
     session.commit()
     blob_names = list(
         session.scalars(select(Attachment.blob_name).join(Attachment.item).where(Item.case_id == case.id))
@@ -91,6 +92,7 @@ def stored_case(
     assert len(blob_names) == 2
     return StoredCase(
         id=case.id,
+        number=case.number,
         source_id=case.source_id,
         item_ids=[item.id for item in case.items],
         blob_names=blob_names,
@@ -107,7 +109,7 @@ def rows_left(session: Session, case: StoredCase) -> dict[str, int]:
         "item_recipients": select(func.count())
         .select_from(ItemRecipient)
         .where(ItemRecipient.item_id.in_(case.item_ids)),
-        "case_reads": select(func.count()).select_from(CaseRead).where(CaseRead.case_id == case.id),
+        "seen_cases": select(func.count()).select_from(SeenCase).where(SeenCase.case_number == case.number),
         "attachments": select(func.count())
         .select_from(Attachment)
         .where(Attachment.blob_name.in_(case.blob_names)),

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, selectinload
 from crypto import DecryptionError, Identity
 from intake.models import (
     Case,
-    CaseRead,
     CaseStatus,
     Item,
     ItemKind,
@@ -30,6 +29,7 @@ from intake.services.clock import utc_today
 from intake.services.downloads import safe_filename
 from intake.services.items import ItemPayload, open_item, seal_item
 from intake.services.keyring import RecipientSet, submission_recipients, vetted_lawyers
+from intake.services.seen_cases import forget_seen, mark_seen
 from intake.services.submissions import EncryptedFile, attachment_rows
 
 MAX_MESSAGE_LENGTH = 100_000
@@ -96,7 +96,7 @@ def read_case(session: Session, case: Case, viewer: User, identity: Identity) ->
     items = case_items(session, case)
     emails = staff_emails(session)
     views = [_item_view(item, viewer, identity, emails) for item in items]
-    _mark_read(session, case, viewer)
+    mark_seen(session, case, viewer.id)
     audit.record(session, "case.viewed", actor=viewer, case_number=case.number)
     session.commit()
     return views
@@ -131,14 +131,6 @@ def _item_view(item: Item, viewer: User, identity: Identity, emails: dict[uuid.U
         attachments=attachments,
         reader_emails=sorted(emails[user_id] for user_id in reader_ids if user_id in emails),
     )
-
-
-def _mark_read(session: Session, case: Case, viewer: User) -> None:
-    read = session.get(CaseRead, (case.id, viewer.id))
-    if read is None:
-        session.add(CaseRead(case_id=case.id, user_id=viewer.id, seen_seq=case.activity_seq))
-    else:
-        read.seen_seq = case.activity_seq
 
 
 # Writing to a case ------------------------------------------------------------------
@@ -253,8 +245,9 @@ def _append_item(
     case.activity_seq += 1
     case.item_count += 1
     case.last_activity_day = today
+    forget_seen(session, case)
     # The author has seen what they wrote; it should not mark the case unread for them.
-    _mark_read(session, case, author)
+    mark_seen(session, case, author.id)
     return item
 
 

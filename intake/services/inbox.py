@@ -1,8 +1,10 @@
 """The inbox: metadata from columns, triage from summaries decrypted for this lawyer.
 
 Every query works on `cases` alone, through its indexes, and meets the joins
-(assignee, this lawyer's read marker, summary) only for the rows it keeps:
-counting or skipping 100,000 cases never joins them first.
+(assignee, this lawyer's seen marker, summary) only for the rows it keeps:
+counting or skipping 100,000 cases never joins them first. "New activity
+only" probes the lawyer's seen markers (models.SeenCase) by the case number
+the index already holds.
 
 Ordering by last activity and the status, assignee and new-activity filters
 run in the database, and then only the rows on the page are decrypted.
@@ -24,11 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, Select, and_, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from crypto import Identity
-from intake.models import Case, CaseRead, CaseStatus, CaseSummary, User
+from intake.models import Case, CaseStatus, CaseSummary, SeenCase, User
 from intake.services.opened_summaries import HEAD_BYTES, OPENED_SUMMARIES
 from intake.services.summaries import SummaryPayload, urgency_rank
 
@@ -38,6 +40,12 @@ INBOX_PAGE_SIZE = 50
 SCAN_LIMIT = 1000
 # Any SELECT over `cases`; SQLAlchemy types each column list differently.
 _Query = Select[*tuple[Any, ...]]
+# The columns the inbox orders by, latest activity first when descending.
+_Order = tuple[InstrumentedAttribute[Any], ...]
+# Counted as a list of values, which both databases count within the status
+# indexes; listed in order as "!= closed", which walks the activity index
+# (SQLite sorts every open case for the list of values).
+_OPEN_STATUSES = [status for status in CaseStatus if status is not CaseStatus.CLOSED]
 
 
 class InboxOrder(enum.Enum):
@@ -86,10 +94,25 @@ class InboxPage:
 
 @dataclass(frozen=True)
 class _Segment:
-    """Case numbers in the order the inbox lists them, less the first `skip` (already shown)."""
+    """`length` case numbers of `ids`, latest activity first by `order`, after the first `skip`
+    (already shown)."""
 
     ids: _Query
+    order: _Order
+    length: int
     skip: int = 0
+
+    def numbers(self, session: Session, offset: int, take: int) -> list[int]:
+        """`take` numbers from `offset` on; at least `take` remain there."""
+        from_end = self.length - offset - take
+        if from_end < offset:
+            # Nearer the end: read back from there, so the last page costs what the first
+            # does (OFFSET walks every row it skips) and no page skips more than half.
+            oldest_first = self.ids.order_by(*(column.asc() for column in self.order))
+            rows = session.execute(oldest_first.offset(from_end).limit(take))
+            return [number for (number,) in rows][::-1]
+        rows = session.execute(_latest_first(self.ids, self.order).offset(self.skip + offset).limit(take))
+        return [number for (number,) in rows]
 
 
 @dataclass(frozen=True)
@@ -102,13 +125,14 @@ class _Candidate:
 
 
 def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilters, page: int) -> InboxPage:
-    by_activity = (Case.last_activity_day.desc(), Case.number.desc())
+    order = _activity_order(filters)
     # Numbers, not ids: a thousand ints load faster than a thousand UUIDs.
     matching = _filtered(select(Case.number), viewer, filters)
     if filters.help_kind is None and (
         filters.order is InboxOrder.ACTIVITY or filters.status is CaseStatus.CLOSED
     ):
-        return _page(session, viewer, identity, [], [_Segment(matching.order_by(*by_activity))], page, False)
+        everything = _Segment(matching, order, _count_matching(session, viewer, filters))
+        return _page(session, viewer, identity, [], [everything], page, False)
     # 80 bytes per case, not the whole ciphertext: enough to know an opened summary again.
     head = func.substr(CaseSummary.ciphertext, 1, HEAD_BYTES).label("head")
     scan = _filtered(
@@ -127,7 +151,7 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
         scans = [scan]
     rows: list[Row[Any]] = []
     for query in scans:
-        rows += session.execute(query.order_by(*by_activity).limit(SCAN_LIMIT - len(rows))).all()
+        rows += session.execute(_latest_first(query, order).limit(SCAN_LIMIT - len(rows))).all()
         if len(rows) == SCAN_LIMIT:
             break
     scanned = _opened(session, identity, rows)
@@ -138,11 +162,16 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
         picked = [candidate for candidate in scanned if _has_help_kind(candidate, filters.help_kind)]
     else:
         # After the open cases read for urgency: any open ones beyond the limit, then the
-        # closed ones, each by activity (one index each; no sort of every case).
+        # closed ones, each by activity (one index each; no sort of every case). The closed
+        # ones are counted as all matching cases less the open ones, which for "new activity
+        # only" is cheaper than counting them (_count_matching).
+        open_count = len(scanned)
         if scan_limited:
-            open_cases = matching.where(Case.status != CaseStatus.CLOSED).order_by(*by_activity)
-            rest.append(_Segment(open_cases, skip=len(scanned)))
-        rest.append(_Segment(matching.where(Case.status == CaseStatus.CLOSED).order_by(*by_activity)))
+            open_count = session.scalar(_count(matching.where(Case.status.in_(_OPEN_STATUSES)))) or 0
+            open_cases = matching.where(Case.status != CaseStatus.CLOSED)
+            rest.append(_Segment(open_cases, order, open_count - len(scanned), skip=len(scanned)))
+        closed_cases = matching.where(Case.status == CaseStatus.CLOSED)
+        rest.append(_Segment(closed_cases, order, _count_matching(session, viewer, filters) - open_count))
     if filters.order is InboxOrder.URGENCY:
         # sorted() is stable: within an urgency, latest activity stays first.
         picked = sorted(picked, key=lambda candidate: (candidate.closed, urgency_rank(candidate.summary)))
@@ -173,8 +202,37 @@ def _opened(session: Session, identity: Identity, rows: Sequence[Row[Any]]) -> l
     ]
 
 
+def _count(query: _Query) -> Select[int]:
+    return select(func.count()).select_from(query.order_by(None).subquery())
+
+
+def _count_matching(session: Session, viewer: User, filters: InboxFilters) -> int:
+    """How many cases pass the filters (help type aside)."""
+    narrowed = filters.status is not None or filters.assignee_id is not None or filters.unassigned_only
+    if filters.new_activity_only and not narrowed:
+        # Every case but those this lawyer has seen as they are (a marker goes with its
+        # case): two counts in an index each, not a probe for every case.
+        cases = session.scalar(select(func.count()).select_from(Case)) or 0
+        seen = session.scalar(select(func.count()).select_from(SeenCase).where(SeenCase.user_id == viewer.id))
+        return cases - (seen or 0)
+    return session.scalar(_count(_filtered(select(Case.number), viewer, filters))) or 0
+
+
+def _activity_order(filters: InboxFilters) -> _Order:
+    by_activity = (Case.last_activity_day, Case.number)
+    if filters.unassigned_only:
+        # PostgreSQL does not take "assignee_id IS NULL" as fixing the column for the
+        # order, as it does "= x": named, it reads the assignee indexes in order, not sorts.
+        return (Case.assignee_id, *by_activity)
+    return by_activity
+
+
+def _latest_first(query: _Query, order: _Order) -> _Query:
+    return query.order_by(*(column.desc() for column in order))
+
+
 def _filtered(query: _Query, viewer: User, filters: InboxFilters) -> _Query:
-    """`query` (over `cases`) narrowed to the cases that pass the filters; joins only for "new"."""
+    """`query` (over `cases`) narrowed to the cases that pass the filters."""
     if filters.status is not None:
         query = query.where(Case.status == filters.status)
     if filters.unassigned_only:
@@ -182,14 +240,12 @@ def _filtered(query: _Query, viewer: User, filters: InboxFilters) -> _Query:
     elif filters.assignee_id is not None:
         query = query.where(Case.assignee_id == filters.assignee_id)
     if filters.new_activity_only:
-        query = query.outerjoin(CaseRead, _read_by(viewer)).where(
-            or_(CaseRead.seen_seq.is_(None), CaseRead.seen_seq < Case.activity_seq)
-        )
+        query = query.where(~select(SeenCase.case_number).where(_seen_by(viewer)).exists())
     return query
 
 
-def _read_by(viewer: User) -> ColumnElement[bool]:
-    return and_(CaseRead.case_id == Case.id, CaseRead.user_id == viewer.id)
+def _seen_by(viewer: User) -> ColumnElement[bool]:
+    return and_(SeenCase.user_id == viewer.id, SeenCase.case_number == Case.number)
 
 
 def _has_help_kind(candidate: _Candidate, help_kind: str) -> bool:
@@ -206,14 +262,7 @@ def _page(
     scan_limited: bool,
 ) -> InboxPage:
     """A page of the list made of `picked` (already sorted), then each segment of `rest` in turn."""
-    lengths = [
-        max(
-            0,
-            (session.scalar(select(func.count()).select_from(segment.ids.order_by(None).subquery())) or 0)
-            - segment.skip,
-        )
-        for segment in rest
-    ]
+    lengths = [max(0, segment.length) for segment in rest]
     total = len(picked) + sum(lengths)
     page_count = max(1, -(-total // INBOX_PAGE_SIZE))
     page = min(max(page, 1), page_count)
@@ -224,8 +273,7 @@ def _page(
         room = INBOX_PAGE_SIZE - len(numbers)
         offset = max(start, segment_start) - segment_start
         if room and offset < length:
-            rows = session.execute(segment.ids.offset(segment.skip + offset).limit(room))
-            numbers += [number for (number,) in rows]
+            numbers += segment.numbers(session, offset, min(room, length - offset))
         segment_start += length
     return InboxPage(
         rows=_rows(session, viewer, identity, numbers),
@@ -248,12 +296,11 @@ def _rows(session: Session, viewer: User, identity: Identity, numbers: Sequence[
             Case.status,
             User.email,
             Case.item_count,
-            Case.activity_seq,
-            CaseRead.seen_seq,
+            SeenCase.case_number.label("seen"),
             CaseSummary.ciphertext,
         )
         .outerjoin(User, User.id == Case.assignee_id)
-        .outerjoin(CaseRead, _read_by(viewer))
+        .outerjoin(SeenCase, _seen_by(viewer))
         .outerjoin(CaseSummary, CaseSummary.case_id == Case.id)
         .where(Case.number.in_(numbers))
     )
@@ -266,7 +313,7 @@ def _rows(session: Session, viewer: User, identity: Identity, numbers: Sequence[
             status=row.status,
             assignee_email=row.email,
             item_count=row.item_count,
-            unread=row.seen_seq is None or row.seen_seq < row.activity_seq,
+            unread=row.seen is None,
             summary=OPENED_SUMMARIES.open(identity, row.number, row.ciphertext),
         )
         for row in (by_number[number] for number in numbers if number in by_number)

@@ -46,6 +46,7 @@ from intake.services.multipart_stream import (
     UploadLimits,
     UploadTooLarge,
 )
+from intake.services.seen_cases import forget_seen
 from intake.services.summaries import seal_summary, summary_from_answers
 
 FILES_FIELD = "attachments"
@@ -409,6 +410,7 @@ def _append_item(
         case.activity_seq += 1
         case.item_count += 1
         case.last_activity_day = today
+        forget_seen(session, case)
         if sent_form_digest is not None:
             case.sent_form_digest = sent_form_digest
         # The submitter answered: whatever the case waited for, or even if it

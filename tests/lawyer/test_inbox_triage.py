@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from config import Config
 from crypto import Identity
-from intake.models import Case, CaseRead, CaseStatus, CaseSummary
+from intake.models import Case, CaseStatus, CaseSummary, SeenCase
 from intake.services import inbox as inbox_service
 from intake.services.blobstore import BlobStore
 from intake.services.keyring import submission_recipients
@@ -138,6 +138,67 @@ def test_pages_run_on_from_the_cases_read_for_urgency_into_the_rest(
     assert "6 cases" in lawyer_client.get("/lawyer/?page=3").get_data(as_text=True)
 
 
+def test_new_activity_pages_and_counts_only_what_this_lawyer_has_not_seen(
+    lawyer_client: FlaskClient, db_session: Session, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given four open and three closed cases, pages of two and urgency read for two cases at most
+    monkeypatch.setattr(inbox_service, "INBOX_PAGE_SIZE", 2)
+    monkeypatch.setattr(inbox_service, "SCAN_LIMIT", 2)
+    calm = SummaryPayload("other", "weeks", "", "ru")
+    urgent = SummaryPayload("other", "danger_now", "", "ru")
+    open_cases = [
+        with_summary(db_session, config, summary, days)
+        for summary, days in ((calm, 1), (calm, 2), (urgent, 3), (urgent, 4))
+    ]
+    closed = [with_summary(db_session, config, urgent, days) for days in (0, 5, 6)]
+    for number in closed:
+        db_session.scalars(select(Case).where(Case.number == number)).one().status = CaseStatus.CLOSED
+    # and a colleague who has seen one open case the lawyer has not
+    colleague = create_lawyer(db_session, email="colleague@example.org")
+    db_session.add(SeenCase(user_id=colleague.user.id, case_number=open_cases[1]))
+    db_session.commit()
+
+    # When the lawyer reads one open and one closed case
+    lawyer_client.get(f"/lawyer/cases/{open_cases[0]}")
+    lawyer_client.get(f"/lawyer/cases/{closed[1]}")
+
+    # Then "new activity only" lists the other five: the two latest open ones by urgency,
+    # the remaining open one, then the closed ones by activity, and counts five
+    listed = [
+        number
+        for page in (1, 2, 3)
+        for number in inbox_numbers(lawyer_client.get(f"/lawyer/?new=y&page={page}").get_data(as_text=True))
+    ]
+    assert listed == [open_cases[2], open_cases[1], open_cases[3], closed[0], closed[2]]
+    assert "5 cases" in lawyer_client.get("/lawyer/?new=y&page=3").get_data(as_text=True)
+
+
+def test_later_pages_read_back_from_the_end_in_the_same_order(
+    lawyer_client: FlaskClient,
+    lawyer: LawyerFixture,
+    db_session: Session,
+    config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given six unassigned cases, one assigned case and pages of two
+    monkeypatch.setattr(inbox_service, "INBOX_PAGE_SIZE", 2)
+    calm = SummaryPayload("other", "weeks", "", "ru")
+    unassigned = [with_summary(db_session, config, calm, days) for days in (3, 1, 6, 2, 5, 4)]
+    assigned = with_summary(db_session, config, calm, 0)
+    db_session.scalars(select(Case).where(Case.number == assigned)).one().assignee_id = lawyer.user.id
+    db_session.commit()
+
+    # Then nobody's cases come latest first over the pages, the last one read from the end
+    listed = [
+        number
+        for page in (1, 2, 3)
+        for number in inbox_numbers(
+            lawyer_client.get(f"/lawyer/?assignee=nobody&order=activity&page={page}").get_data(as_text=True)
+        )
+    ]
+    assert listed == [unassigned[index] for index in (1, 3, 0, 5, 4, 2)]
+
+
 def test_filters_by_help_type_and_new_activity(
     lawyer_client: FlaskClient, lawyer: LawyerFixture, db_session: Session, config: Config
 ) -> None:
@@ -158,8 +219,8 @@ def test_filters_by_help_type_and_new_activity(
     # A help type the form does not offer filters nothing, and says nothing about it
     assert len(inbox_numbers(lawyer_client.get("/lawyer/?help_kind=bogus").get_data(as_text=True))) == 3
     # The marker is per lawyer: what this lawyer read is still new for a colleague
-    read_rows = db_session.scalars(select(CaseRead)).all()
-    assert [row.user_id for row in read_rows] == [lawyer.user.id]
+    seen_rows = db_session.scalars(select(SeenCase)).all()
+    assert [(row.user_id, row.case_number) for row in seen_rows] == [(lawyer.user.id, seen)]
 
 
 def test_a_lawyer_vetted_later_sees_the_row_without_its_summary(

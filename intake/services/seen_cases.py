@@ -1,0 +1,35 @@
+"""Which cases a lawyer has seen up to their latest activity (models.SeenCase).
+
+A row says "seen as it is now": reading a case adds it, new activity on the
+case removes everybody's, so the inbox never compares counters.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, exists, insert, literal, select
+from sqlalchemy.orm import Session
+
+from intake.models import Case, SeenCase
+
+
+def mark_seen(session: Session, case: Case, user_id: uuid.UUID) -> None:
+    """Record that `user_id` has seen `case` as loaded: nothing if activity came in since.
+
+    Inserted only while the case's activity_seq is still the one loaded, and
+    under a share lock on PostgreSQL, so an item added meanwhile (its writer
+    holds the row for update and then deletes the rows) leaves the case new.
+    """
+    current = (
+        select(literal(user_id), Case.number)
+        .where(Case.number == case.number, Case.activity_seq == case.activity_seq)
+        .where(~exists().where(SeenCase.user_id == user_id, SeenCase.case_number == case.number))
+        .with_for_update(read=True)
+    )
+    session.execute(insert(SeenCase).from_select([SeenCase.user_id, SeenCase.case_number], current))
+
+
+def forget_seen(session: Session, case: Case) -> None:
+    """New activity on `case`: it is new again to every lawyer."""
+    session.execute(delete(SeenCase).where(SeenCase.case_number == case.number))
