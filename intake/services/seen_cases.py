@@ -7,8 +7,10 @@ case removes everybody's, so the inbox never compares counters.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
-from sqlalchemy import delete, exists, insert, literal, select
+from sqlalchemy import delete, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from intake.models import Case, SeenCase
@@ -20,16 +22,23 @@ def mark_seen(session: Session, case: Case, user_id: uuid.UUID) -> None:
     Inserted only while the case's activity_seq is still the one loaded, and
     under a share lock on PostgreSQL, so an item added meanwhile (its writer
     holds the row for update and then deletes the rows) leaves the case new.
+    A row that is already there (the same case open in two tabs at once) is
+    left as it is.
     """
     current = (
         select(literal(user_id), Case.number)
         .where(Case.number == case.number, Case.activity_seq == case.activity_seq)
-        .where(~exists().where(SeenCase.user_id == user_id, SeenCase.case_number == case.number))
         .with_for_update(read=True)
     )
-    session.execute(insert(SeenCase).from_select([SeenCase.user_id, SeenCase.case_number], current))
+    statement = _insert_for(session)(SeenCase).from_select([SeenCase.user_id, SeenCase.case_number], current)
+    session.execute(statement.on_conflict_do_nothing())
 
 
 def forget_seen(session: Session, case: Case) -> None:
     """New activity on `case`: it is new again to every lawyer."""
     session.execute(delete(SeenCase).where(SeenCase.case_number == case.number))
+
+
+def _insert_for(session: Session) -> Callable[[type[SeenCase]], postgresql.Insert | sqlite.Insert]:
+    """The dialect's INSERT, which can skip a row already there (both spell it ON CONFLICT DO NOTHING)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,3 +56,36 @@ def test_a_case_loaded_before_new_activity_is_not_marked_seen(
 
     # Then the note stays new to the lawyer
     assert seen_by(db_session) == [(colleague.user.id.hex, number)]
+
+
+def test_the_same_case_opened_twice_at_once_is_marked_seen_once(
+    app: Flask, db_session: Session, config: Config, lawyer: LawyerFixture
+) -> None:
+    number = submit_directly(db_session, config, "request").number
+    db_session.commit()
+    # Given the case open in two tabs, both views loaded it before either recorded itself
+    with session_factory(app)() as first_tab, session_factory(app)() as second_tab:
+        first = first_tab.scalars(select(Case).where(Case.number == number)).one()
+        second = second_tab.scalars(select(Case).where(Case.number == number)).one()
+        mark_seen(first_tab, first, lawyer.user.id)
+        # When the second records itself while the first has not committed yet
+        # (on PostgreSQL it waits for the first; on SQLite for the write lock)
+        errors: list[BaseException] = []
+
+        def second_view() -> None:
+            try:
+                mark_seen(second_tab, second, lawyer.user.id)
+                second_tab.commit()
+            except BaseException as error:
+                errors.append(error)
+
+        waiting = threading.Thread(target=second_view)
+        waiting.start()
+        time.sleep(0.5)
+        first_tab.commit()
+        waiting.join(timeout=30)
+
+    # Then neither view failed and the case is seen once
+    assert not waiting.is_alive()
+    assert errors == []
+    assert seen_by(db_session) == [(lawyer.user.id.hex, number)]
