@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import re
@@ -20,6 +21,7 @@ from intake.services.multipart_parser import (
     MultipartSyntaxError,
     TruncatedBody,
 )
+from intake.services.multipart_stream import MalformedUpload, MultipartStream, UploadLimits
 
 BOUNDARY = b"----IntakeBoundaryQ7MA4YWxkTrZu0gW"
 
@@ -310,3 +312,12 @@ def test_large_random_forms_in_random_reads_parse_as_werkzeug_parses_them() -> N
         body = form(*parts)
         sizes = [chooser.choice([1, 17, 4096, 65536, 1024 * 1024]) for _ in range(200)]
         assert parse(reads_of(body, sizes)) == werkzeug_parse(body)
+
+
+@pytest.mark.parametrize("boundary", [b"x" * 71, b"a\r\nb", b""])
+def test_a_boundary_no_form_can_have_is_a_malformed_upload(boundary: bytes) -> None:
+    limits = UploadLimits(
+        max_file_bytes=10, max_files_total_bytes=10, max_files=1, max_text_field_bytes=10, max_text_fields=1
+    )
+    with pytest.raises(MalformedUpload):
+        MultipartStream(io.BytesIO(b"--" + boundary + b"--\r\n"), boundary, limits)

@@ -91,7 +91,10 @@ class MultipartStream:
     def __init__(self, stream: IO[bytes], boundary: bytes, limits: UploadLimits) -> None:
         self._stream = stream
         self._limits = limits
-        self._parser = MultipartParser(self._read_body, boundary)
+        try:
+            self._parser = MultipartParser(self._read_body, boundary)
+        except MultipartSyntaxError as error:
+            raise MalformedUpload(str(error)) from None
         self._body_bytes = 0
         self._file_count = 0
         self._text_count = 0
