@@ -10,8 +10,9 @@ split across two reads, costs a copy of that read.
 Strict where browsers never stray: every line break in the framing is CRLF,
 a delimiter line may carry only spaces and tabs before its CRLF, part
 headers are UTF-8, and every part names itself in a form-data
-Content-Disposition. Preamble, epilogue and part headers are bounded, so a
-body that never gets to the point costs no memory. The parser only frames:
+Content-Disposition. Preamble and part headers are bounded and the
+epilogue is dropped as it is read, so a body that never gets to the point
+costs no memory. The parser only frames:
 it knows nothing of files, fields or limits on data (MultipartStream does).
 """
 
