@@ -24,6 +24,7 @@ before it, sampled every 50 ms.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import resource
@@ -202,8 +203,9 @@ def _summary(runs: list[Run], size: int) -> dict[str, float]:
     }
 
 
-def main(quick: bool = False) -> None:
-    size = QUICK_BYTES if quick else GIB
+def main(quick: bool = False, size: int | None = None) -> None:
+    """`size` (bytes) overrides the default input, to iterate on a smaller one than a GiB."""
+    size = size or (QUICK_BYTES if quick else GIB)
     redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as servers:
         work = Path(scratch)
@@ -265,6 +267,14 @@ def main(quick: bool = False) -> None:
     )
 
 
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.upload_bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help=f"a {QUICK_BYTES // MIB} MiB file: checks that it runs")
+    parser.add_argument("--size-mib", type=int, help="the file's size in MiB (default: 1024)")
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
     logging.disable(logging.INFO)
-    main(quick="--quick" in sys.argv[1:])
+    arguments = _arguments(sys.argv[1:])
+    main(quick=arguments.quick, size=arguments.size_mib * MIB if arguments.size_mib else None)

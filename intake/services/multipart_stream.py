@@ -1,11 +1,12 @@
 """A multipart/form-data body parsed as a stream, with no temporary file.
 
 Werkzeug's own form parser spools every file part to a temporary file, which
-here would be plaintext on disk. Instead Werkzeug's sans-IO decoder is driven
-over the raw input stream: text fields are collected in memory (each capped),
-and each file part is handed out as a reader that pulls the body on demand, a
-chunk at a time, so the caller can encrypt it on its way to the blob store.
-Every limit is enforced while reading, before more of the body is accepted.
+here would be plaintext on disk. Instead our own streaming parser
+(multipart_parser) is driven over the raw input stream: text fields are
+collected in memory (each capped), and each file part is handed out as a
+reader that pulls the body on demand, a chunk at a time, so the caller can
+encrypt it on its way to the blob store. Every limit is enforced while
+reading, before more of the body is accepted.
 """
 
 from __future__ import annotations
@@ -15,18 +16,9 @@ from dataclasses import dataclass
 from typing import IO, TypeVar
 
 from gunicorn.http.errors import ParseException
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
-from werkzeug.sansio.multipart import (
-    Data,
-    Epilogue,
-    Event,
-    Field,
-    File,
-    MultipartDecoder,
-    NeedData,
-    Preamble,
-    State,
-)
+from werkzeug.exceptions import ClientDisconnected
+
+from intake.services.multipart_parser import MultipartParser, MultipartSyntaxError, PartHeaders, TruncatedBody
 
 _T = TypeVar("_T")
 
@@ -34,10 +26,6 @@ _T = TypeVar("_T")
 # a smaller read makes it copy the rest of its read-ahead buffer on every call,
 # which with 64 KiB reads was half of an upload's CPU time.
 READ_CHUNK_BYTES = 1024 * 1024
-# Part headers are a few hundred bytes; a part that never ends its headers is
-# an attack on memory, not a form. The decoder holds at most the unparsed
-# start of a part plus one read.
-MAX_BUFFERED_BYTES = 2 * READ_CHUNK_BYTES
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_FILENAME_CHARS = 255
 
@@ -103,7 +91,10 @@ class MultipartStream:
     def __init__(self, stream: IO[bytes], boundary: bytes, limits: UploadLimits) -> None:
         self._stream = stream
         self._limits = limits
-        self._decoder = MultipartDecoder(boundary, max_form_memory_size=MAX_BUFFERED_BYTES)
+        try:
+            self._parser = MultipartParser(self._read_body, boundary)
+        except MultipartSyntaxError as error:
+            raise MalformedUpload(str(error)) from None
         self._body_bytes = 0
         self._file_count = 0
         self._text_count = 0
@@ -116,25 +107,18 @@ class MultipartStream:
         whatever is left of it is skipped. File inputs left empty (no file
         chosen: an empty filename) are skipped entirely.
         """
-        while True:
-            event = self._next_event()
-            if isinstance(event, Preamble):
-                continue
-            if isinstance(event, Epilogue):
-                return
-            if isinstance(event, File):
-                part = self._file_part(event)
+        while (headers := self._parsed(self._parser.next_part)) is not None:
+            if headers.filename is not None:
+                part = self._file_part(headers, headers.filename)
                 if part is None:
                     continue
                 yield part
                 part.reader.skip_rest()
-            elif isinstance(event, Field):
-                yield self._text_part(event)
             else:
-                raise MalformedUpload("unexpected multipart event")
+                yield self._text_part(headers)
 
-    def _file_part(self, event: File) -> FilePart | None:
-        filename = clean_filename(event.filename)
+    def _file_part(self, headers: PartHeaders, raw_filename: str) -> FilePart | None:
+        filename = clean_filename(raw_filename)
         if not filename:
             FileReader(self, max_bytes=0).skip_rest()
             return None
@@ -142,54 +126,42 @@ class MultipartStream:
         if self._file_count > self._limits.max_files:
             raise UploadTooLarge(None)
         return FilePart(
-            name=event.name,
+            name=headers.name,
             filename=filename,
-            content_type=clean_content_type(event.headers.get("Content-Type")),
+            content_type=clean_content_type(headers.headers.get("content-type")),
             reader=FileReader(self, max_bytes=self._limits.max_file_bytes),
         )
 
-    def _text_part(self, event: Field) -> TextPart:
+    def _text_part(self, headers: PartHeaders) -> TextPart:
         self._text_count += 1
         if self._text_count > self._limits.max_text_fields:
             raise MalformedUpload("too many fields")
         value = bytearray()
         more = True
         while more:
-            data = self.next_data()
-            value += data.data
-            more = data.more_data
+            data, more = self.next_data()
+            value += data
             if len(value) > self._limits.max_text_field_bytes:
                 raise UploadTooLarge(self._limits.max_text_field_bytes)
         try:
-            return TextPart(event.name, value.decode("utf-8"))
+            return TextPart(headers.name, value.decode("utf-8"))
         except UnicodeDecodeError:
             raise MalformedUpload("a text field is not UTF-8") from None
 
-    def next_data(self) -> Data:
-        event = self._next_event()
-        if not isinstance(event, Data):
-            raise MalformedUpload("part data expected")
-        return event
+    def next_data(self) -> tuple[bytes, bool]:
+        """The next piece of the current part, and whether more of it follows."""
+        return self._parsed(self._parser.read_data)
 
-    def _next_event(self) -> Event:
-        # Reading the body stays outside the decoder's error mapping: a broken
-        # body is an interruption, not a malformed form.
-        while isinstance(event := self._decode(self._decoder.next_event), NeedData):
-            chunk = self._read_body()
-            if not chunk and self._decoder.state != State.EPILOGUE:
-                # The body ended (as its sender saw it) before the form did.
-                raise UploadInterrupted("the body ended before the form")
-            self._decode(self._decoder.receive_data, chunk or None)
-        return event
-
-    def _decode(self, step: Callable[..., _T], *args: object) -> _T:
+    def _parsed(self, step: Callable[[], _T]) -> _T:
+        # Reading the body stays outside this error mapping (`_read_body`
+        # raises its own): a broken body is an interruption, not a malformed form.
         try:
-            return step(*args)
-        except RequestEntityTooLarge:
-            raise MalformedUpload("part headers never end") from None
-        except ValueError as error:
-            # The decoder's way of saying the body ended mid-form or is garbled.
-            raise MalformedUpload("incomplete multipart body") from error
+            return step()
+        except TruncatedBody:
+            # The body ended (as its sender saw it) before the form did.
+            raise UploadInterrupted("the body ended before the form") from None
+        except MultipartSyntaxError as error:
+            raise MalformedUpload(str(error)) from None
 
     def _read_body(self) -> bytes:
         try:
@@ -237,7 +209,7 @@ class FileReader:
         self._stream.files_total_bytes -= self._counted
         self._counted = 0
         while not self._finished:
-            self._finished = not self._stream.next_data().more_data
+            self._finished = not self._stream.next_data()[1]
         self._pending = b""
         self._offset = 0
 
@@ -248,15 +220,15 @@ class FileReader:
         self._offset = 0
 
     def _take_next_chunk(self) -> None:
-        data = self._stream.next_data()
-        self._finished = not data.more_data
-        self._pending = data.data
+        data, more = self._stream.next_data()
+        self._finished = not more
+        self._pending = data
         self._offset = 0
-        self.size += len(data.data)
+        self.size += len(data)
         if self.size > self._max_bytes:
             raise UploadTooLarge(self._max_bytes)
-        self._counted += len(data.data)
-        self._stream.count_file_bytes(len(data.data))
+        self._counted += len(data)
+        self._stream.count_file_bytes(len(data))
 
 
 def clean_filename(raw: str) -> str:
