@@ -15,7 +15,6 @@ published ones. A crash in between leaves only unreferenced ciphertext, which
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import json
 import uuid
@@ -33,6 +32,7 @@ from config import Config
 from crypto import CURRENT_CODENAME_VERSION, CodenameKeys, encrypt_stream_padded
 from crypto.form_digest import form_digest, form_digest_key
 from intake.models import Attachment, Case, CaseStatus, CaseSummary, Item, ItemKind, ItemRecipient, Source
+from intake.services.background_digest import BackgroundSha256
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.clock import utc_today
 from intake.services.derivation_slots import derive_codename_keys
@@ -207,29 +207,30 @@ def _refused_by(
 
 
 class _HashingReader:
-    """A file part's bytes, passed through to the encryption and hashed on the way."""
+    """A file part's bytes, passed through to the encryption and hashed on the way (on another thread)."""
 
-    def __init__(self, reader: FileReader) -> None:
+    def __init__(self, reader: FileReader, sha256: BackgroundSha256) -> None:
         self._reader = reader
-        self.sha256 = hashlib.sha256()
+        self._sha256 = sha256
 
     def read(self, size: int, /) -> bytes:
         data = self._reader.read(size)
-        self.sha256.update(data)
+        self._sha256.update(data)
         return data
 
 
 def _encrypt_file(part: FilePart, blob: PendingBlob, recipients: Sequence[str]) -> EncryptedFile:
-    reader = _HashingReader(part.reader)
-    # The encryptor writes 1 MiB at a time: a system call and a time reset per MiB, not per 8 KiB.
-    encrypt_stream_padded(reader, blob, recipients)
+    with BackgroundSha256() as sha256:
+        # The encryptor writes 1 MiB at a time: a system call and a time reset per MiB, not per 8 KiB.
+        encrypt_stream_padded(_HashingReader(part.reader, sha256), blob, recipients)
+        content_digest = sha256.digest()
     meta = AttachmentMeta(
         attachment_id=str(uuid.uuid4()),
         filename=part.filename,
         content_type=part.content_type,
         size=part.reader.size,
     )
-    return EncryptedFile(meta, blob, reader.sha256.digest())
+    return EncryptedFile(meta, blob, content_digest)
 
 
 def create_submission(
