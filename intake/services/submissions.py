@@ -32,7 +32,7 @@ from config import Config
 from crypto import CURRENT_CODENAME_VERSION, CodenameKeys, encrypt_stream_padded
 from crypto.form_digest import form_digest, form_digest_key
 from intake.models import Attachment, Case, CaseStatus, CaseSummary, Item, ItemKind, ItemRecipient, Source
-from intake.services.background_digest import BackgroundSha256
+from intake.services.background_blocks import BackgroundSha256, BackgroundWriter
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.clock import utc_today
 from intake.services.derivation_slots import derive_codename_keys
@@ -215,22 +215,21 @@ class _HashingReader:
 
     def read(self, size: int, /) -> bytes:
         data = self._reader.read(size)
-        self._sha256.update(data)
+        self._sha256.put(data)
         return data
 
 
 def _encrypt_file(part: FilePart, blob: PendingBlob, recipients: Sequence[str]) -> EncryptedFile:
-    with BackgroundSha256() as sha256:
+    with BackgroundSha256() as sha256, BackgroundWriter(blob) as writer:
         # The encryptor writes 1 MiB at a time: a system call and a time reset per MiB, not per 8 KiB.
-        encrypt_stream_padded(_HashingReader(part.reader, sha256), blob, recipients)
-        content_digest = sha256.digest()
+        encrypt_stream_padded(_HashingReader(part.reader, sha256), writer, recipients)
     meta = AttachmentMeta(
         attachment_id=str(uuid.uuid4()),
         filename=part.filename,
         content_type=part.content_type,
         size=part.reader.size,
     )
-    return EncryptedFile(meta, blob, content_digest)
+    return EncryptedFile(meta, blob, sha256.digest())
 
 
 def create_submission(
