@@ -47,6 +47,7 @@ from intake.services.multipart_stream import (
     UploadTooLarge,
 )
 from intake.services.summaries import seal_summary, summary_from_answers
+from intake.write_turns import write_transaction
 
 FILES_FIELD = "attachments"
 MAX_FILES_PER_UPLOAD = 20
@@ -448,14 +449,15 @@ def _publish_and_commit(
         for file in files:
             file.blob.publish()
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
-            add_rows()
-            try:
-                session.commit()
-                return
-            except IntegrityError:
-                session.rollback()
-                if attempt == COMMIT_ATTEMPTS:
-                    raise
+            with write_transaction(session):
+                add_rows()
+                try:
+                    session.commit()
+                    return
+                except IntegrityError:
+                    session.rollback()
+                    if attempt == COMMIT_ATTEMPTS:
+                        raise
     except BaseException:
         session.rollback()
         for file in files:
