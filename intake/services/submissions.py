@@ -24,7 +24,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import IO
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -365,12 +365,17 @@ class _StoredCase:
     sent_form_digest: bytes | None
 
 
+_STORED_CASE = (
+    select(Case.id, Case.number, Case.sent_form_digest)
+    .join(Source, Source.id == Case.source_id)
+    .where(Source.codename_lookup_id == bindparam("lookup_id"))
+)
+
+
 def _stored_case(session: Session, lookup_id: str) -> _StoredCase | None:
-    row = session.execute(
-        select(Case.id, Case.number, Case.sent_form_digest)
-        .join(Case.source)
-        .where(Source.codename_lookup_id == lookup_id)
-    ).one_or_none()
+    """Every submission asks, so the statement is built once and run past the ORM, as in keyring."""
+    session.flush()
+    row = session.connection().execute(_STORED_CASE, {"lookup_id": lookup_id}).one_or_none()
     session.rollback()
     return None if row is None else _StoredCase(row.id, row.number, row.sent_form_digest)
 
