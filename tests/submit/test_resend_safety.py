@@ -192,9 +192,7 @@ def test_an_encrypted_request_retried_as_sent_stores_once_and_a_re_encrypted_res
     ]
     response = post_parts(client, "/request/encrypted?lang=ru", resent)
     assert response.status_code == 200
-    assert "отправленное сейчас добавлено к вашему обращению как новое сообщение" in response.get_data(
-        as_text=True
-    )
+    assert "отправленное сейчас добавлено к вашему обращению как новое сообщение" in response.get_data(as_text=True)
     case = db_session.scalars(select(Case)).one()
     assert [item.kind for item in case.items] == [ItemKind.SUBMISSION, ItemKind.FOLLOW_UP]
     assert decrypt_item(case.items[1], readers.lawyer.identity).message == EDITED
