@@ -83,6 +83,18 @@ def next_case_number(session: Session) -> int:
     return number
 
 
+_COUNT_URGENT_ALERT = (
+    update(InstanceKeys)
+    .where(InstanceKeys.id == INSTANCE_KEYS_ID)
+    .values(urgent_alerts_pending=InstanceKeys.urgent_alerts_pending + 1)
+)
+
+
+def count_urgent_alert(session: Session) -> None:
+    """One more urgent request for the next alert to the lawyers; after next_case_number, whose row it is."""
+    session.connection().execute(_COUNT_URGENT_ALERT)
+
+
 def vetted_lawyers(session: Session) -> list[User]:
     return list(session.scalars(select(User).where(User.status == UserStatus.VETTED).order_by(User.email)))
 

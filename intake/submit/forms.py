@@ -12,7 +12,6 @@ from typing import Any
 
 from flask_babel import lazy_gettext
 from flask_babel.speaklater import LazyString
-from flask_wtf import FlaskForm
 from wtforms import (
     Field,
     HiddenField,
@@ -32,6 +31,7 @@ from intake.questions import (
     MESSAGE_MAX_CHARS,
     Question,
 )
+from intake.submit.wtforms_messages import PublicForm
 
 CHOOSE_ONE = lazy_gettext("Please choose one of the options.")
 TOO_LONG = lazy_gettext("This is too long: at most %(max)d characters.")
@@ -79,7 +79,7 @@ def _files_field() -> MultipleFileField:
     )
 
 
-class HelpRequestForm(FlaskForm):
+class HelpRequestForm(PublicForm):
     """The first request. Question fields are attached below from HELP_REQUEST_QUESTIONS."""
 
     def question_fields(self) -> list[Field]:
@@ -110,7 +110,7 @@ HelpRequestForm.message = _message_field(lazy_gettext("Describe your situation a
 HelpRequestForm.attachments = _files_field()
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(PublicForm):
     message = _message_field(lazy_gettext("Your message to the lawyers"), False)
     attachments = _files_field()
 
@@ -123,7 +123,7 @@ class FollowUpForm(FlaskForm):
         return valid
 
 
-class CodenameForm(FlaskForm):
+class CodenameForm(PublicForm):
     # A password field, so nobody reads it over the submitter's shoulder; the
     # typed value comes back after an error, so fixing one word is enough.
     codename = PasswordField(
@@ -143,7 +143,7 @@ class ResumeFollowUpForm(FollowUpForm):
     )
 
 
-class CodenameCheckForm(FlaskForm):
+class CodenameCheckForm(PublicForm):
     """On the receipt: the codename typed back once, beside the sealed one the form carried."""
 
     form_codename = HiddenField()
@@ -154,5 +154,5 @@ class CodenameCheckForm(FlaskForm):
     )
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(PublicForm):
     """Only the CSRF token: leaving is a POST, so another site cannot log somebody out."""

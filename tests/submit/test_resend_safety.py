@@ -9,17 +9,26 @@ a file added) becomes a further message on that case, which the receipt says.
 from __future__ import annotations
 
 import base64
+import threading
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config import Config
 from crypto import pad
+from intake.db import session_factory
 from intake.models import Case, ItemKind
 from intake.services.browser_submissions import attachment_id_of
+from intake.services.codenames import new_codename
 from intake.services.items import AttachmentMeta, ItemPayload
+from intake.services.keyring import submission_recipients
+from intake.services.submissions import Receipt, create_submission
+from intake.write_turns import lock_file_path, writers_queue
 from tests.crypto.test_age_header import age_cli_encrypt
+from tests.factories import create_lawyer, set_recovery_key
 from tests.submit.chunked import upload_whole
 from tests.submit.helpers import (
     NOTHING_STORED,
@@ -197,3 +206,40 @@ def test_nothing_is_stored_for_a_resend_whose_form_codename_is_forged(
     forged[1] = Text("form_codename", tokens.form_codename[:-6] + "AAAAAA")
     assert post_parts(client, "/request", forged).status_code == 400
     assert stored_state(app) == NOTHING_STORED
+
+
+def test_the_same_form_sent_twice_at_once_stores_one_case_and_both_get_its_receipt(
+    app: Flask, config: Config, db_session: Session
+) -> None:
+    """Both requests look for an earlier case before either writes: the second write finds the first's."""
+    path = lock_file_path(db_session.connection())
+    db_session.rollback()
+    if path is None:
+        pytest.skip("lining both writers up needs SQLite's writers' queue")
+    set_recovery_key(db_session)
+    create_lawyer(db_session)
+    recipients = submission_recipients(db_session)
+    db_session.rollback()
+    assert recipients is not None
+    codename = new_codename("ru")
+    receipts: list[Receipt] = []
+
+    def send() -> None:
+        with session_factory(app)() as session:
+            receipts.append(
+                create_submission(session, config, recipients, codename, {}, FIRST, [], language="ru")
+            )
+
+    senders = [threading.Thread(target=send) for _ in range(2)]
+    # Given both requests past their look-up and waiting to write
+    with writers_queue(path):
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(1)
+    for sender in senders:
+        sender.join(30)
+    # Then one case is stored, and both submitters hold its receipt
+    assert len(receipts) == 2
+    assert receipts[0] == receipts[1]
+    assert db_session.scalars(select(Case.number)).all() == [receipts[0].case_number]
