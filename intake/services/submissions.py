@@ -263,7 +263,9 @@ def create_submission(
     `answers`, `message`, `files` and `sealed` hold) stores nothing and gets the
     same receipt; its files are left unpublished, so the caller's writers
     delete them. A changed form (the submitter went back, edited, added a
-    file) is stored as a further message on that case, as the receipt says.
+    file) is stored as a further message on that case, as the receipt says,
+    and its answers become the case's summary (urgent now: the lawyers are
+    alerted).
 
     `sealed` holds the item and summary ciphertext when the submitter's
     browser made them (then `answers` and `message` are empty and the case
@@ -276,20 +278,27 @@ def create_submission(
     today = utc_today()
     sealed_item = None if sealed is None else sealed.item
     earlier = _stored_case(session, keys.lookup_id)
-    if earlier is not None:
-        if _is_repeat(earlier, digest):
-            return Receipt(codename=codename, case_number=earlier.number)
-        resent = _new_item(
-            ItemKind.FOLLOW_UP, recipients, ItemPayload(answers, message), files, today, sealed_item
-        )
-        _append_item(session, select(Case).where(Case.id == earlier.id), resent, files, today, digest)
-        return Receipt(codename=codename, case_number=earlier.number, added_as_follow_up=True)
+    if earlier is not None and _is_repeat(earlier, digest):
+        return Receipt(codename=codename, case_number=earlier.number)
     if sealed is None:
         summary_payload = summary_from_answers(answers, language)
         summary = seal_summary(summary_payload, recipients.recipients)
         urgent = summary_payload.urgent
     else:
         summary, urgent = sealed.summary, sealed.urgent
+    if earlier is not None:
+        resent = _new_item(
+            ItemKind.FOLLOW_UP, recipients, ItemPayload(answers, message), files, today, sealed_item
+        )
+        _append_item(
+            session,
+            select(Case).where(Case.id == earlier.id),
+            resent,
+            files,
+            today,
+            _ResentForm(digest, summary, urgent),
+        )
+        return Receipt(codename=codename, case_number=earlier.number, added_as_follow_up=True)
     rows = _FirstRequestRows.of(
         keys,
         digest,
@@ -477,13 +486,23 @@ def add_follow_up(
     _append_item(session, select(Case).where(Case.source_id == source_id), item, files, today)
 
 
+@dataclass(frozen=True)
+class _ResentForm:
+    """A changed help-request form sent again: what it changes on its case besides the new item."""
+
+    sent_form_digest: bytes
+    # The form's answers are the submitter's latest: the inbox triages by them.
+    summary: bytes
+    urgent: bool
+
+
 def _append_item(
     session: Session,
     case_query: Select[Case],
     item: Item,
     files: Sequence[EncryptedFile],
     today: dt.date,
-    sent_form_digest: bytes | None = None,
+    resent_form: _ResentForm | None = None,
 ) -> None:
     """`item` as the next one on the case `case_query` finds, committed with its files."""
 
@@ -496,8 +515,11 @@ def _append_item(
         case.item_count += 1
         case.last_activity_day = today
         forget_seen(session, case)
-        if sent_form_digest is not None:
-            case.sent_form_digest = sent_form_digest
+        if resent_form is not None:
+            case.sent_form_digest = resent_form.sent_form_digest
+            session.merge(CaseSummary(case_id=case.id, ciphertext=resent_form.summary))
+            if resent_form.urgent:
+                count_urgent_alert(session)
         # The submitter answered: whatever the case waited for, or even if it
         # was closed, a lawyer has to look at it again.
         if case.status in (CaseStatus.WAITING_FOR_SUBMITTER, CaseStatus.CLOSED):

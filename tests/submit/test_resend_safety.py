@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 from config import Config
 from crypto import pad
 from intake.db import session_factory
-from intake.models import Case, ItemKind
+from intake.models import Case, CaseSummary, ItemKind
 from intake.services.browser_submissions import attachment_id_of
 from intake.services.codenames import new_codename
 from intake.services.items import AttachmentMeta, ItemPayload
-from intake.services.keyring import submission_recipients
+from intake.services.keyring import instance_keys, submission_recipients
 from intake.services.submissions import Receipt, create_submission
+from intake.services.summaries import open_summary
 from intake.write_turns import lock_file_path, writers_queue
 from tests.crypto.test_age_header import age_cli_encrypt
 from tests.factories import create_lawyer, set_recovery_key
@@ -79,6 +80,11 @@ def test_an_edited_resend_of_the_same_form_is_added_to_the_case_as_a_further_mes
     assert edited.message == EDITED
     assert edited.fields["urgency"] == "danger_now"
     assert decrypt_item(case.items[0], readers.lawyer.identity).message == FIRST
+    # And the inbox triages by the edited answers: the case is urgent now, and the lawyers are told
+    sealed_summary = db_session.scalars(select(CaseSummary).where(CaseSummary.case_id == case.id)).one()
+    summary = open_summary(sealed_summary.ciphertext, [readers.lawyer.identity.secret])
+    assert summary is not None and summary.urgent
+    assert instance_keys(db_session).urgent_alerts_pending == 1
 
     # And a reload of the edited form (its response lost) stores nothing more
     again = post_parts(client, "/request", edited_parts)
@@ -86,6 +92,7 @@ def test_an_edited_resend_of_the_same_form_is_added_to_the_case_as_a_further_mes
     assert codename_on(again.get_data(as_text=True)) == tokens.codename
     db_session.expire_all()
     assert len(db_session.scalars(select(Case)).one().items) == 2
+    assert instance_keys(db_session).urgent_alerts_pending == 1
 
 
 def test_a_resend_with_a_file_added_keeps_the_file_and_one_with_the_same_file_stores_nothing(
