@@ -36,6 +36,9 @@ from typing import BinaryIO
 # this many whole days, to be attached when the corrected form is sent.
 KEPT_DIRECTORY = "kept"
 KEPT_DAYS = 1
+# Every this many bytes of a blob, the kernel is asked to start writing
+# them to disk while the upload goes on (PendingBlob._start_writeback).
+WRITEBACK_BYTES = 8 * 1024 * 1024
 # Room kept free beyond an upload's own size: the database, logs and the
 # operating system share the disk, and a full disk takes the whole site down.
 DISK_RESERVE_BYTES = 512 * 1024 * 1024
@@ -196,9 +199,21 @@ class PendingBlob:
         while remaining:
             written = self.handle.write(remaining)
             remaining = remaining[written:]
+        written_before = self.size
         self.size += len(data)
         coarsen_times(self.handle.fileno())
+        if self.size // WRITEBACK_BYTES > written_before // WRITEBACK_BYTES:
+            self._start_writeback(self.size - self.size % WRITEBACK_BYTES)
         return len(data)
+
+    def _start_writeback(self, end: int) -> None:
+        """Have the kernel start writing what came before `end` to disk, without waiting for it.
+
+        `publish` fsyncs the whole file before the submitter gets an answer:
+        left to the end, a large upload's fsync waited for the disk to take
+        most of it at once (0.7 s a GiB here).
+        """
+        os.posix_fadvise(self.handle.fileno(), 0, end, os.POSIX_FADV_DONTNEED)
 
     def flush(self) -> None:
         self.handle.flush()
