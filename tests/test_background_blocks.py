@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import os
 import threading
 
 import pytest
+from blake3 import blake3
 
-from intake.services.background_blocks import BackgroundSha256, BackgroundWriter
+from intake.services.background_blocks import BackgroundDigest, BackgroundWriter
 
 BLOCKS = [os.urandom(size) for size in (0, 1, 65536, 1024 * 1024, 3, 1024 * 1024 + 7)]
 
@@ -19,11 +19,11 @@ def _upload_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name.startswith("upload-")]
 
 
-def test_the_digest_is_the_sha256_of_every_block_in_order() -> None:
-    with BackgroundSha256() as sha256:
+def test_the_digest_is_the_blake3_of_every_block_in_order() -> None:
+    with BackgroundDigest() as digest:
         for block in BLOCKS:
-            sha256.put(block)
-    assert sha256.digest() == hashlib.sha256(b"".join(BLOCKS)).digest()
+            digest.put(block)
+    assert digest.digest() == blake3(b"".join(BLOCKS)).digest()
     assert _upload_threads() == []
 
 
@@ -60,10 +60,10 @@ def test_a_failed_write_is_raised_in_the_request_thread() -> None:
 def test_an_upload_that_fails_midway_leaves_no_thread_behind() -> None:
     with (
         pytest.raises(ConnectionResetError),
-        BackgroundSha256() as sha256,
+        BackgroundDigest() as digest,
         BackgroundWriter(io.BytesIO()) as writer,
     ):
-        sha256.put(os.urandom(1024 * 1024))
+        digest.put(os.urandom(1024 * 1024))
         writer.write(os.urandom(1024 * 1024))
         raise ConnectionResetError("the body stopped arriving")
     assert _upload_threads() == []

@@ -45,7 +45,7 @@ class KeptFiles:
 class KeptEntry:
     blob_name: str
     meta: AttachmentMeta
-    # The file's SHA-256 (EncryptedFile.content_digest), so that a form sent
+    # The file's digest (EncryptedFile.content_digest), so that a form sent
     # again is known for the same form whether its files were kept or chosen again.
     content_digest: bytes
 
@@ -71,7 +71,7 @@ def keep_files(store: BlobStore, secret_key: bytes, files: Sequence[EncryptedFil
     for file in files:
         store.keep(file.blob)
     entries = [
-        {"blob": file.blob.name, "meta": asdict(file.meta), "sha256": file.content_digest.hex()}
+        {"blob": file.blob.name, "meta": asdict(file.meta), "content_digest": file.content_digest.hex()}
         for file in files
     ]
     sealed = seal(json.dumps(entries).encode(), _key(secret_key), _CONTEXT)
@@ -85,8 +85,10 @@ def read_kept_list(secret_key: bytes, sealed: str | None) -> list[KeptEntry]:
     try:
         raw = open_sealed(base64.urlsafe_b64decode(sealed.encode("ascii")), _key(secret_key), _CONTEXT)
         return [
-            # Lists sealed before files had a digest (for a day or two after the upgrade) name none.
-            KeptEntry(entry["blob"], AttachmentMeta(**entry["meta"]), bytes.fromhex(entry.get("sha256", "")))
+            # Lists sealed before files had this digest (for a day or two after an upgrade) name none.
+            KeptEntry(
+                entry["blob"], AttachmentMeta(**entry["meta"]), bytes.fromhex(entry.get("content_digest", ""))
+            )
             for entry in json.loads(raw)
         ]
     except (UnicodeError, binascii.Error, ValueError, TypeError, KeyError, DecryptionError):

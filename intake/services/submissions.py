@@ -32,7 +32,7 @@ from config import Config
 from crypto import CURRENT_CODENAME_VERSION, CodenameKeys, encrypt_stream_padded
 from crypto.form_digest import form_digest, form_digest_key
 from intake.models import Attachment, Case, CaseStatus, CaseSummary, Item, ItemKind, ItemRecipient, Source
-from intake.services.background_blocks import BackgroundSha256, BackgroundWriter
+from intake.services.background_blocks import BackgroundDigest, BackgroundWriter
 from intake.services.blobstore import BlobStore, PendingBlob
 from intake.services.clock import utc_today
 from intake.services.derivation_slots import derive_codename_keys
@@ -70,7 +70,7 @@ COMMIT_ATTEMPTS = 3
 class EncryptedFile:
     meta: AttachmentMeta
     blob: PendingBlob
-    # SHA-256 of the plaintext, taken as it streamed in: what the file is when
+    # BLAKE3 of the plaintext, taken as it streamed in: what the file is when
     # a form is sent again (kept, or chosen again under any name). Never stored
     # as such; empty for files the browser encrypted.
     content_digest: bytes = b""
@@ -216,27 +216,27 @@ def _refused_by(
 class _HashingReader:
     """A file part's bytes, passed through to the encryption and hashed on the way (on another thread)."""
 
-    def __init__(self, reader: FileReader, sha256: BackgroundSha256) -> None:
+    def __init__(self, reader: FileReader, digest: BackgroundDigest) -> None:
         self._reader = reader
-        self._sha256 = sha256
+        self._digest = digest
 
     def read(self, size: int, /) -> bytes:
         data = self._reader.read(size)
-        self._sha256.put(data)
+        self._digest.put(data)
         return data
 
 
 def _encrypt_file(part: FilePart, blob: PendingBlob, recipients: Sequence[str]) -> EncryptedFile:
-    with BackgroundSha256() as sha256, BackgroundWriter(blob) as writer:
+    with BackgroundDigest() as digest, BackgroundWriter(blob) as writer:
         # The encryptor writes 1 MiB at a time: a system call and a time reset per MiB, not per 8 KiB.
-        encrypt_stream_padded(_HashingReader(part.reader, sha256), writer, recipients)
+        encrypt_stream_padded(_HashingReader(part.reader, digest), writer, recipients)
     meta = AttachmentMeta(
         attachment_id=str(uuid.uuid4()),
         filename=part.filename,
         content_type=part.content_type,
         size=part.reader.size,
     )
-    return EncryptedFile(meta, blob, sha256.digest())
+    return EncryptedFile(meta, blob, digest.digest())
 
 
 def create_submission(
