@@ -46,6 +46,9 @@ _Order = tuple[InstrumentedAttribute[Any], ...]
 # indexes; listed in order as "!= closed", which walks the activity index
 # (SQLite sorts every open case for the list of values).
 _OPEN_STATUSES = [status for status in CaseStatus if status is not CaseStatus.CLOSED]
+# A page that skips more rows than this reads "new activity only" as "not among the
+# lawyer's seen numbers" (_filtered's `skipping_far`).
+FAR_SKIP_ROWS = 2000
 
 
 class InboxOrder(enum.Enum):
@@ -98,6 +101,8 @@ class _Segment:
     (already shown)."""
 
     ids: _Query
+    # The same numbers, phrased for a read that skips far (FAR_SKIP_ROWS).
+    far_ids: _Query
     order: _Order
     length: int
     skip: int = 0
@@ -108,11 +113,15 @@ class _Segment:
         if from_end < offset:
             # Nearer the end: read back from there, so the last page costs what the first
             # does (OFFSET walks every row it skips) and no page skips more than half.
-            oldest_first = self.ids.order_by(*(column.asc() for column in self.order))
+            oldest_first = self._ids(from_end).order_by(*(column.asc() for column in self.order))
             rows = session.execute(oldest_first.offset(from_end).limit(take))
             return [number for (number,) in rows][::-1]
-        rows = session.execute(_latest_first(self.ids, self.order).offset(self.skip + offset).limit(take))
+        skipped = self.skip + offset
+        rows = session.execute(_latest_first(self._ids(skipped), self.order).offset(skipped).limit(take))
         return [number for (number,) in rows]
+
+    def _ids(self, skipped: int) -> _Query:
+        return self.far_ids if skipped > FAR_SKIP_ROWS else self.ids
 
 
 @dataclass(frozen=True)
@@ -128,10 +137,11 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
     order = _activity_order(filters)
     # Numbers, not ids: a thousand ints load faster than a thousand UUIDs.
     matching = _filtered(select(Case.number), viewer, filters)
+    matching_far = _filtered(select(Case.number), viewer, filters, skipping_far=True)
     if filters.help_kind is None and (
         filters.order is InboxOrder.ACTIVITY or filters.status is CaseStatus.CLOSED
     ):
-        everything = _Segment(matching, order, _count_matching(session, viewer, filters))
+        everything = _Segment(matching, matching_far, order, _count_matching(session, viewer, filters))
         return _page(session, viewer, identity, [], [everything], page, False)
     # 80 bytes per case, not the whole ciphertext: enough to know an opened summary again.
     head = func.substr(CaseSummary.ciphertext, 1, HEAD_BYTES).label("head")
@@ -168,10 +178,19 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
         open_count = len(scanned)
         if scan_limited:
             open_count = session.scalar(_count(matching.where(Case.status.in_(_OPEN_STATUSES)))) or 0
-            open_cases = matching.where(Case.status != CaseStatus.CLOSED)
-            rest.append(_Segment(open_cases, order, open_count - len(scanned), skip=len(scanned)))
-        closed_cases = matching.where(Case.status == CaseStatus.CLOSED)
-        rest.append(_Segment(closed_cases, order, _count_matching(session, viewer, filters) - open_count))
+            is_open = Case.status != CaseStatus.CLOSED
+            rest.append(
+                _Segment(
+                    matching.where(is_open),
+                    matching_far.where(is_open),
+                    order,
+                    open_count - len(scanned),
+                    skip=len(scanned),
+                )
+            )
+        is_closed = Case.status == CaseStatus.CLOSED
+        closed_count = _count_matching(session, viewer, filters) - open_count
+        rest.append(_Segment(matching.where(is_closed), matching_far.where(is_closed), order, closed_count))
     if filters.order is InboxOrder.URGENCY:
         # sorted() is stable: within an urgency, latest activity stays first.
         picked = sorted(picked, key=lambda candidate: (candidate.closed, urgency_rank(candidate.summary)))
@@ -231,15 +250,27 @@ def _latest_first(query: _Query, order: _Order) -> _Query:
     return query.order_by(*(column.desc() for column in order))
 
 
-def _filtered(query: _Query, viewer: User, filters: InboxFilters) -> _Query:
-    """`query` (over `cases`) narrowed to the cases that pass the filters."""
+def _filtered(query: _Query, viewer: User, filters: InboxFilters, skipping_far: bool = False) -> _Query:
+    """`query` (over `cases`) narrowed to the cases that pass the filters.
+
+    `skipping_far` phrases "new activity only" for a page that skips many rows:
+    as NOT EXISTS, PostgreSQL hash-joins every case with the lawyer's seen rows
+    and sorts them (68 ms for page 500 of 1,000 at 100,000 cases); as NOT IN, it
+    hashes the seen numbers once and walks the activity index in order (21 ms).
+    The hash costs about 10 ms, which a shallow page need not pay. SQLite runs
+    both in the same time.
+    """
     if filters.status is not None:
         query = query.where(Case.status == filters.status)
     if filters.unassigned_only:
         query = query.where(Case.assignee_id.is_(None))
     elif filters.assignee_id is not None:
         query = query.where(Case.assignee_id == filters.assignee_id)
-    if filters.new_activity_only:
+    if filters.new_activity_only and skipping_far:
+        query = query.where(
+            Case.number.not_in(select(SeenCase.case_number).where(SeenCase.user_id == viewer.id))
+        )
+    elif filters.new_activity_only:
         query = query.where(~select(SeenCase.case_number).where(_seen_by(viewer)).exists())
     return query
 

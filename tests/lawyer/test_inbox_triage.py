@@ -138,12 +138,19 @@ def test_pages_run_on_from_the_cases_read_for_urgency_into_the_rest(
     assert "6 cases" in lawyer_client.get("/lawyer/?page=3").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("far_skip_rows", [inbox_service.FAR_SKIP_ROWS, 0], ids=["near", "far"])
 def test_new_activity_pages_and_counts_only_what_this_lawyer_has_not_seen(
-    lawyer_client: FlaskClient, db_session: Session, config: Config, monkeypatch: pytest.MonkeyPatch
+    lawyer_client: FlaskClient,
+    db_session: Session,
+    config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+    far_skip_rows: int,
 ) -> None:
     # Given four open and three closed cases, pages of two and urgency read for two cases at most
+    # (and, "far", every page past the first read as one that skips far)
     monkeypatch.setattr(inbox_service, "INBOX_PAGE_SIZE", 2)
     monkeypatch.setattr(inbox_service, "SCAN_LIMIT", 2)
+    monkeypatch.setattr(inbox_service, "FAR_SKIP_ROWS", far_skip_rows)
     calm = SummaryPayload("other", "weeks", "", "ru")
     urgent = SummaryPayload("other", "danger_now", "", "ru")
     open_cases = [
