@@ -78,13 +78,18 @@ class EncryptedFile:
 
 def attachment_rows(files: Sequence[EncryptedFile]) -> list[Attachment]:
     """The rows that point an item at its files' blobs, in the order they arrived."""
+    return [Attachment(**values) for values in _attachment_values(files)]
+
+
+def _attachment_values(files: Sequence[EncryptedFile]) -> list[dict[str, object]]:
+    """Each attachment row's columns but its item."""
     return [
-        Attachment(
-            id=uuid.UUID(file.meta.attachment_id),
-            position=position,
-            blob_name=file.blob.name,
-            ciphertext_size=file.blob.size,
-        )
+        {
+            "id": uuid.UUID(file.meta.attachment_id),
+            "position": position,
+            "blob_name": file.blob.name,
+            "ciphertext_size": file.blob.size,
+        }
         for position, file in enumerate(files)
     ]
 
@@ -386,16 +391,7 @@ class _FirstRequestRows:
                 "ciphertext": item_ciphertext,
                 "visible_to_source": False,
             },
-            attachments=[
-                {
-                    "id": uuid.UUID(file.meta.attachment_id),
-                    "item_id": item_id,
-                    "position": position,
-                    "blob_name": file.blob.name,
-                    "ciphertext_size": file.blob.size,
-                }
-                for position, file in enumerate(files)
-            ],
+            attachments=[{**values, "item_id": item_id} for values in _attachment_values(files)],
             item_recipients=[
                 {"item_id": item_id, "user_id": lawyer_id} for lawyer_id in recipients.lawyer_ids
             ],
