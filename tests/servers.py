@@ -81,11 +81,13 @@ class Gunicorn:
 
 
 @contextmanager
-def gunicorn(tmp_path: Path, database_url: str, **environ: str) -> Iterator[Gunicorn]:
+def gunicorn(
+    tmp_path: Path, database_url: str, wsgi_app: str = "wsgi:app", **environ: str
+) -> Iterator[Gunicorn]:
     """The production server and settings file, one small worker, with a lawyers' listener.
 
     Staff pages answer only on the second listener (INTAKE_STAFF_PORT), as in a
-    deployment with a lawyers' onion.
+    deployment with a lawyers' onion. `wsgi_app` is what gunicorn serves.
     """
     public_port, staff_port = free_port(), free_port()
     log = tmp_path / "gunicorn.log"
@@ -107,7 +109,7 @@ def gunicorn(tmp_path: Path, database_url: str, **environ: str) -> Iterator[Guni
     gunicorn_bin = Path(sys.executable).parent / "gunicorn"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [str(gunicorn_bin), "-c", "python:config.gunicorn", "wsgi:app"],
+            [str(gunicorn_bin), "-c", "python:config.gunicorn", wsgi_app],
             cwd=ROOT,
             env=env,
             stdout=output,

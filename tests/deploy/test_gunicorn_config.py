@@ -149,3 +149,15 @@ def test_a_worker_accepts_only_what_its_threads_can_serve(
     monkeypatch.setenv("INTAKE_THREADS", "12")
     cfg = load(importlib.reload(gunicorn_settings))
     assert cfg.worker_connections == cfg.threads == 12
+
+
+def test_a_worker_freezes_what_it_loaded_at_start(tmp_path: Path, database_url: str) -> None:
+    """The app's import-time objects are out of the full collections that stalled inbox views."""
+    with gunicorn(tmp_path, database_url, wsgi_app="tests.deploy.frozen_at_start_app:app") as server:
+        response = raw_exchange(
+            server.public_port, b"GET /frozen-objects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    # Flask, SQLAlchemy, Jinja and the app itself: far more than a bare interpreter's few thousand.
+    assert int(body) > 50_000
