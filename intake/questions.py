@@ -112,6 +112,11 @@ def question_label(name: str) -> str:
         return name
 
 
+def answer_labels(name: str) -> dict[str, str]:
+    """Every choice of a question by stored value, translated once: for a page that shows many answers."""
+    return {choice.value: str(choice.label) for choice in question(name).choices}
+
+
 def answer_label(name: str, value: str) -> str:
     """How to show a stored answer: the translated choice label, or the text as typed."""
     try:

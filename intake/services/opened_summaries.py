@@ -24,7 +24,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from crypto import Identity
 from intake.services.summaries import SummaryPayload, open_summary
@@ -51,12 +51,28 @@ class OpenedSummaries:
         self._entries: OrderedDict[_Key, tuple[SummaryPayload | None, float]] = OrderedDict()
 
     def known(
-        self, identity: Identity, case_number: int, head: bytes | None
-    ) -> tuple[bool, SummaryPayload | None]:
-        """(True, summary) if this key opened the summary that starts with `head` lately, else (False, None)."""
-        if head is None:
-            return True, None
-        return self._get((_key_digest(identity), case_number, bytes(head[:HEAD_BYTES])))
+        self, identity: Identity, heads: Iterable[tuple[int, bytes | None]]
+    ) -> dict[int, SummaryPayload | None]:
+        """The summaries this key opened lately, by case number, of the (case number, head) pairs given.
+
+        A case without a summary (head None) is known to have none. One look-up
+        for the whole list: the inbox asks about a thousand cases per view.
+        """
+        owner = _key_digest(identity)
+        now = self._clock()
+        found: dict[int, SummaryPayload | None] = {}
+        with self._lock:
+            for case_number, head in heads:
+                if head is None:
+                    found[case_number] = None
+                    continue
+                key = (owner, case_number, bytes(head[:HEAD_BYTES]))
+                cached = self._entries.get(key)
+                if cached is not None and now - cached[1] < self._idle_seconds:
+                    self._entries[key] = (cached[0], now)
+                    self._entries.move_to_end(key)
+                    found[case_number] = cached[0]
+        return found
 
     def open(self, identity: Identity, case_number: int, ciphertext: bytes | None) -> SummaryPayload | None:
         """open_summary(ciphertext, [identity.secret]), from memory when this key opened it lately."""

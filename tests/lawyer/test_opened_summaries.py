@@ -34,10 +34,10 @@ def test_only_the_key_that_opened_a_summary_finds_it_again() -> None:
     assert opened.open(owner, 1, ciphertext) == URGENT
     assert len(opened) == 2
     # Known again by the head of its ciphertext alone, and by nobody else's key
-    assert opened.known(owner, 1, ciphertext[:HEAD_BYTES]) == (True, URGENT)
-    assert opened.known(generate_identity(), 1, ciphertext[:HEAD_BYTES]) == (False, None)
+    assert opened.known(owner, [(1, ciphertext[:HEAD_BYTES])]) == {1: URGENT}
+    assert opened.known(generate_identity(), [(1, ciphertext[:HEAD_BYTES])]) == {}
     # The head is known for this case only: the same bytes on another case are not found
-    assert opened.known(owner, 2, ciphertext[:HEAD_BYTES]) == (False, None)
+    assert opened.known(owner, [(2, ciphertext[:HEAD_BYTES]), (3, None)]) == {3: None}
 
 
 def test_a_resealed_summary_is_opened_afresh() -> None:
