@@ -1,6 +1,6 @@
 """Intake's cryptographic core: pure functions, every key passed as an argument."""
 
-from crypto.age_envelope import decrypt, decrypt_stream, decrypted_pieces, encrypt, encrypt_stream
+from crypto.age_envelope import Decrypter, decrypt, decrypt_stream, decrypted_pieces, encrypt, encrypt_stream
 from crypto.codename import (
     CODENAME_KDF,
     CURRENT_CODENAME_VERSION,
@@ -13,6 +13,7 @@ from crypto.codename import (
 )
 from crypto.envelope import (
     decrypt_padded,
+    decrypt_padded_with,
     decrypt_stream_padded,
     decrypted_pieces_padded,
     encrypt_padded,
@@ -42,6 +43,7 @@ __all__ = [
     "CodenameKeys",
     "CodenameVersion",
     "DecryptionError",
+    "Decrypter",
     "Identity",
     "InvalidCodename",
     "KdfParams",
@@ -53,6 +55,7 @@ __all__ = [
     "combine_recovery_shares",
     "decrypt",
     "decrypt_padded",
+    "decrypt_padded_with",
     "decrypt_stream",
     "decrypt_stream_padded",
     "decrypted_pieces",

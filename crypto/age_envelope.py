@@ -44,7 +44,21 @@ def encrypt(plaintext: bytes, recipients: Sequence[str]) -> bytes:
 
 
 def decrypt(ciphertext: bytes, identities: Sequence[str]) -> bytes:
-    return b"".join(decrypted_pieces(io.BytesIO(ciphertext), identities))
+    return Decrypter(identities).decrypt(ciphertext)
+
+
+class Decrypter:
+    """Identities parsed once, for many small ciphertexts to the same keys (an inbox's summaries).
+
+    Parsing an identity (bech32, then the X25519 key) costs about as much as
+    opening a small file with it. Hold one no longer than the identities.
+    """
+
+    def __init__(self, identities: Sequence[str]) -> None:
+        self._keys = _parse_identities(identities)
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        return b"".join(_decrypted_pieces(io.BytesIO(ciphertext), self._keys))
 
 
 def encrypt_stream(reader: Reader, writer: Writer, recipients: Sequence[str]) -> None:

@@ -7,7 +7,7 @@ export, should be decrypted with these functions and re-encrypted unpadded.
 
 from collections.abc import Iterator, Sequence
 
-from crypto.age_envelope import decrypt, decrypt_stream, decrypted_pieces, encrypt, encrypt_stream
+from crypto.age_envelope import Decrypter, decrypt, decrypt_stream, decrypted_pieces, encrypt, encrypt_stream
 from crypto.padding import PaddingReader, UnpaddingWriter, pad, unpad
 from crypto.streams import Reader, Writer
 
@@ -18,6 +18,11 @@ def encrypt_padded(plaintext: bytes, recipients: Sequence[str]) -> bytes:
 
 def decrypt_padded(ciphertext: bytes, identities: Sequence[str]) -> bytes:
     return unpad(decrypt(ciphertext, identities))
+
+
+def decrypt_padded_with(ciphertext: bytes, decrypter: Decrypter) -> bytes:
+    """decrypt_padded with identities parsed once, for many small ciphertexts."""
+    return unpad(decrypter.decrypt(ciphertext))
 
 
 def encrypt_stream_padded(reader: Reader, writer: Writer, recipients: Sequence[str]) -> None:

@@ -209,8 +209,7 @@ def _opened(session: Session, identity: Identity, rows: Sequence[Row[Any]]) -> l
             .join(CaseSummary, CaseSummary.case_id == Case.id)
             .where(Case.number.in_(unopened))
         )
-        for number, ciphertext in fetched:
-            summaries[number] = OPENED_SUMMARIES.open(identity, number, ciphertext)
+        summaries |= OPENED_SUMMARIES.open_many(identity, [(number, ciphertext) for number, ciphertext in fetched])
     closed = CaseStatus.CLOSED
     return [_Candidate(row.number, row.status is closed, summaries.get(row.number)) for row in rows]
 
@@ -330,6 +329,7 @@ def _rows(session: Session, viewer: User, identity: Identity, numbers: Sequence[
         .where(Case.number.in_(numbers))
     )
     by_number = {row.number: row for row in session.execute(query)}
+    summaries = OPENED_SUMMARIES.open_many(identity, [(row.number, row.ciphertext) for row in by_number.values()])
     return [
         InboxRow(
             number=row.number,
@@ -339,7 +339,7 @@ def _rows(session: Session, viewer: User, identity: Identity, numbers: Sequence[
             assignee_email=row.email,
             item_count=row.item_count,
             unread=row.seen is None,
-            summary=OPENED_SUMMARIES.open(identity, row.number, row.ciphertext),
+            summary=summaries[row.number],
         )
         for row in (by_number[number] for number in numbers if number in by_number)
     ]

@@ -24,10 +24,10 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
-from crypto import Identity
-from intake.services.summaries import SummaryPayload, open_summary
+from crypto import Decrypter, Identity
+from intake.services.summaries import SummaryPayload, open_summary_with
 
 # About 300 bytes each: a few megabytes per worker at most.
 MAX_ENTRIES = 20_000
@@ -76,30 +76,37 @@ class OpenedSummaries:
 
     def open(self, identity: Identity, case_number: int, ciphertext: bytes | None) -> SummaryPayload | None:
         """open_summary(ciphertext, [identity.secret]), from memory when this key opened it lately."""
-        if ciphertext is None:
-            return None
-        key = (_key_digest(identity), case_number, bytes(ciphertext[:HEAD_BYTES]))
-        found, cached = self._get(key)
-        if found:
-            return cached
-        # Opened outside the lock: two requests may both open it, and that is harmless.
-        summary = open_summary(ciphertext, [identity.secret])
-        now = self._clock()
-        with self._lock:
-            self._entries[key] = (summary, now)
-            self._entries.move_to_end(key)
-            self._drop_stale(now)
-        return summary
+        return self.open_many(identity, [(case_number, ciphertext)])[case_number]
 
-    def _get(self, key: _Key) -> tuple[bool, SummaryPayload | None]:
-        now = self._clock()
+    def open_many(
+        self, identity: Identity, ciphertexts: Sequence[tuple[int, bytes | None]]
+    ) -> dict[int, SummaryPayload | None]:
+        """Each (case number, ciphertext)'s summary by case number, opening only those not in memory.
+
+        The key is parsed once for all of them: parsing it cost as much as
+        opening a summary, so a cold inbox view opened a thousand at half speed.
+        """
+        summaries = self.known(identity, [(number, ciphertext) for number, ciphertext in ciphertexts])
+        # known() answers for every case without a summary.
+        unopened = [
+            (number, ciphertext)
+            for number, ciphertext in ciphertexts
+            if ciphertext is not None and number not in summaries
+        ]
+        if not unopened:
+            return summaries
+        # Opened outside the lock: two requests may both open one, and that is harmless.
+        decrypter = Decrypter([identity.secret])
+        opened = [(number, ciphertext, open_summary_with(ciphertext, decrypter)) for number, ciphertext in unopened]
+        owner, now = _key_digest(identity), self._clock()
         with self._lock:
-            cached = self._entries.get(key)
-            if cached is None or now - cached[1] >= self._idle_seconds:
-                return False, None
-            self._entries[key] = (cached[0], now)
-            self._entries.move_to_end(key)
-            return True, cached[0]
+            for number, ciphertext, summary in opened:
+                key = (owner, number, bytes(ciphertext[:HEAD_BYTES]))
+                self._entries[key] = (summary, now)
+                self._entries.move_to_end(key)
+                summaries[number] = summary
+            self._drop_stale(now)
+        return summaries
 
     def forget(self, identity: Identity) -> None:
         """Drop everything this key opened (its lawyer logged out or locked)."""

@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from crypto import DecryptionError, decrypt_padded, encrypt_padded
+from crypto import Decrypter, DecryptionError, decrypt_padded_with, encrypt_padded
 
 SUMMARY_VERSION = 1
 URGENT = "danger_now"
@@ -73,9 +73,14 @@ def seal_summary(summary: SummaryPayload, recipients: Sequence[str]) -> bytes:
 
 def open_summary(ciphertext: bytes | None, identities: Sequence[str]) -> SummaryPayload | None:
     """The summary, or None when there is none or this key cannot open it."""
+    return open_summary_with(ciphertext, Decrypter(identities))
+
+
+def open_summary_with(ciphertext: bytes | None, decrypter: Decrypter) -> SummaryPayload | None:
+    """open_summary with the identities parsed once, for a page of summaries."""
     if ciphertext is None:
         return None
     try:
-        return SummaryPayload.from_json(decrypt_padded(ciphertext, identities))
+        return SummaryPayload.from_json(decrypt_padded_with(ciphertext, decrypter))
     except DecryptionError:
         return None

@@ -7,10 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crypto import (
+    Decrypter,
     DecryptionError,
     Identity,
     decrypt,
     decrypt_padded,
+    decrypt_padded_with,
     decrypt_stream,
     decrypt_stream_padded,
     decrypted_pieces_padded,
@@ -54,6 +56,23 @@ def test_each_of_several_recipients_can_decrypt(identity: Identity, other_identi
 def test_any_matching_identity_among_several_decrypts(identity: Identity, other_identity: Identity) -> None:
     ciphertext = encrypt(b"case 42", [identity.recipient])
     assert decrypt(ciphertext, [other_identity.secret, identity.secret]) == b"case 42"
+
+
+def test_a_decrypter_parses_its_identities_once_and_opens_many(
+    identity: Identity, other_identity: Identity
+) -> None:
+    decrypter = Decrypter([other_identity.secret, identity.secret])
+    plaintexts = [b"", b"first", "второй".encode() * 1000]
+    for plaintext in plaintexts:
+        assert decrypter.decrypt(encrypt(plaintext, [identity.recipient])) == plaintext
+        assert decrypt_padded_with(encrypt_padded(plaintext, [identity.recipient]), decrypter) == plaintext
+    stranger = encrypt(b"not for these keys", [generate_identity().recipient])
+    with pytest.raises(DecryptionError):
+        decrypter.decrypt(stranger)
+    # Still good for the next one after a failure.
+    assert decrypter.decrypt(encrypt(b"after", [other_identity.recipient])) == b"after"
+    with pytest.raises(TypeError):
+        Decrypter(identity.secret)
 
 
 def test_same_plaintext_encrypts_differently_each_time(identity: Identity) -> None:
