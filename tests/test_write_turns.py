@@ -158,3 +158,10 @@ def test_sqlite_syncs_every_commit(db_session: Session) -> None:
     if db_session.get_bind().dialect.name != "sqlite":
         pytest.skip("SQLite's setting")
     assert db_session.connection().exec_driver_sql("PRAGMA synchronous").scalar() == 2
+
+
+def test_postgresql_sessions_run_no_parallel_workers(db_session: Session) -> None:
+    """The inbox's short index walks ran twice as long behind a Gather that launched workers."""
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's setting")
+    assert db_session.connection().exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() == "0"
