@@ -84,7 +84,15 @@ def _add_cases(app: Flask, lawyer_id: uuid.UUID, start: int, stop: int) -> None:
         }
         for number, source in zip(range(start, stop), sources, strict=True)
     ]
-    seen = [{"user_id": lawyer_id, "case_number": case["number"]} for case in cases[::2]]
+    seen = [
+        {
+            "user_id": lawyer_id,
+            "case_number": case["number"],
+            "case_status": case["status"],
+            "case_assignee_id": case["assignee_id"],
+        }
+        for case in cases[::2]
+    ]
     with session_factory(app)() as session:
         recipients = submission_recipients(session)
         assert recipients is not None

@@ -277,14 +277,27 @@ class SeenCase(Base):
     New activity deletes the case's rows (intake.services.seen_cases), so the
     inbox asks "new to this lawyer?" with one probe of this primary key per
     case, from the case number its indexes already hold, instead of comparing
-    a read marker's counter with the case's row by row.
+    a read marker's counter with the case's row by row. It counts new cases
+    as the matching cases less this lawyer's rows whose case matches: hence
+    the copies of the case's status and assignee, which a trigger on cases
+    (migration 0013) rewrites whenever those change.
     """
 
     __tablename__ = "seen_cases"
-    __table_args__ = (Index("ix_seen_cases_case_number", "case_number"),)
+    __table_args__ = (
+        Index("ix_seen_cases_case_number", "case_number"),
+        # One lawyer's seen cases by status, assignee or both: counted in the index alone.
+        Index(
+            "ix_seen_cases_user_id_case_status_case_assignee_id", "user_id", "case_status", "case_assignee_id"
+        ),
+    )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     case_number: Mapped[int] = mapped_column(ForeignKey("cases.number", ondelete="CASCADE"), primary_key=True)
+    # Copies of the case's, kept by the database (no foreign key: the case's own goes to
+    # nobody when its lawyer is deleted, and the trigger copies that).
+    case_status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus))
+    case_assignee_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
 class NotificationSettings(Base):

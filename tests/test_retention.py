@@ -31,6 +31,7 @@ from intake.services.blobstore import BlobStore
 from intake.services.cases import set_status
 from intake.services.clock import utc_now
 from intake.services.retention import purge_expired_cases
+from intake.services.seen_cases import mark_seen
 from tests.conftest import make_config
 from tests.factories import LawyerFixture, create_lawyer, set_recovery_key
 from tests.lawyer.helpers import submit_directly
@@ -84,7 +85,7 @@ def stored_case(
     case = session.scalars(select(Case).where(Case.number == submitted.number)).one()
     case.status = status
     case.last_activity_day = last_activity_day
-    session.add(SeenCase(user_id=reader.user.id, case_number=case.number))
+    mark_seen(session, case, reader.user.id)
     session.commit()
     blob_names = list(
         session.scalars(select(Attachment.blob_name).join(Attachment.item).where(Item.case_id == case.id))

@@ -23,7 +23,7 @@ import datetime as dt
 import enum
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Row, Select, and_, func, select
@@ -174,11 +174,10 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
     else:
         # After the open cases read for urgency: any open ones beyond the limit, then the
         # closed ones, each by activity (one index each; no sort of every case). The closed
-        # ones are counted as all matching cases less the open ones, which for "new activity
-        # only" is cheaper than counting them (_count_matching).
+        # ones are counted as all matching cases less the open ones.
         open_count = len(scanned)
         if scan_limited:
-            open_count = session.scalar(_count(matching.where(Case.status.in_(_OPEN_STATUSES)))) or 0
+            open_count = _count_matching(session, viewer, filters, _OPEN_STATUSES)
             is_open = Case.status != CaseStatus.CLOSED
             rest.append(
                 _Segment(
@@ -220,16 +219,32 @@ def _count(query: _Query) -> Select[int]:
     return select(func.count()).select_from(query.order_by(None).subquery())
 
 
-def _count_matching(session: Session, viewer: User, filters: InboxFilters) -> int:
-    """How many cases pass the filters (help type aside)."""
-    narrowed = filters.status is not None or filters.assignee_id is not None or filters.unassigned_only
-    if filters.new_activity_only and not narrowed:
-        # Every case but those this lawyer has seen as they are (a marker goes with its
-        # case): two counts in an index each, not a probe for every case.
-        cases = session.scalar(select(func.count()).select_from(Case)) or 0
-        seen = session.scalar(select(func.count()).select_from(SeenCase).where(SeenCase.user_id == viewer.id))
-        return cases - (seen or 0)
-    return session.scalar(_count(_filtered(select(Case.number), viewer, filters))) or 0
+def _count_matching(
+    session: Session, viewer: User, filters: InboxFilters, statuses: Sequence[CaseStatus] | None = None
+) -> int:
+    """How many cases pass the filters (help type aside), of `statuses` if given.
+
+    "New activity only" is the cases that pass less this lawyer's seen rows whose
+    case passes (each row carries its case's status and assignee): two counts within
+    an index each. Asking of every case whether the lawyer has seen it probes
+    seen_cases once per case: 64 ms for one lawyer's new cases at 100,000 (SQLite).
+    """
+    matching = _filtered(select(Case.number), viewer, replace(filters, new_activity_only=False))
+    if statuses is not None:
+        matching = matching.where(Case.status.in_(statuses))
+    cases = session.scalar(_count(matching)) or 0
+    if not filters.new_activity_only:
+        return cases
+    seen = select(func.count()).select_from(SeenCase).where(SeenCase.user_id == viewer.id)
+    if filters.status is not None:
+        seen = seen.where(SeenCase.case_status == filters.status)
+    if statuses is not None:
+        seen = seen.where(SeenCase.case_status.in_(statuses))
+    if filters.unassigned_only:
+        seen = seen.where(SeenCase.case_assignee_id.is_(None))
+    elif filters.assignee_id is not None:
+        seen = seen.where(SeenCase.case_assignee_id == filters.assignee_id)
+    return cases - (session.scalar(seen) or 0)
 
 
 def _activity_order(filters: InboxFilters) -> _Order:

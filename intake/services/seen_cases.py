@@ -23,14 +23,17 @@ def mark_seen(session: Session, case: Case, user_id: uuid.UUID) -> None:
     under a share lock on PostgreSQL, so an item added meanwhile (its writer
     holds the row for update and then deletes the rows) leaves the case new.
     A row that is already there (the same case open in two tabs at once) is
-    left as it is.
+    left as it is. The row's copies of the case's status and assignee come
+    from the row read under that lock: a change to them waits for this
+    transaction, and its trigger then rewrites this row too.
     """
     current = (
-        select(literal(user_id), Case.number)
+        select(literal(user_id), Case.number, Case.status, Case.assignee_id)
         .where(Case.number == case.number, Case.activity_seq == case.activity_seq)
         .with_for_update(read=True)
     )
-    statement = _insert_for(session)(SeenCase).from_select([SeenCase.user_id, SeenCase.case_number], current)
+    columns = [SeenCase.user_id, SeenCase.case_number, SeenCase.case_status, SeenCase.case_assignee_id]
+    statement = _insert_for(session)(SeenCase).from_select(columns, current)
     session.execute(statement.on_conflict_do_nothing())
 
 

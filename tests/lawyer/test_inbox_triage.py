@@ -17,6 +17,7 @@ from intake.services import inbox as inbox_service
 from intake.services.blobstore import BlobStore
 from intake.services.keyring import submission_recipients
 from intake.services.rekey import rekey_case
+from intake.services.seen_cases import mark_seen
 from intake.services.summaries import SummaryPayload, open_summary, seal_summary
 from tests.factories import LawyerFixture, create_lawyer
 from tests.lawyer.fixtures import NewClient
@@ -162,7 +163,8 @@ def test_new_activity_pages_and_counts_only_what_this_lawyer_has_not_seen(
         db_session.scalars(select(Case).where(Case.number == number)).one().status = CaseStatus.CLOSED
     # and a colleague who has seen one open case the lawyer has not
     colleague = create_lawyer(db_session, email="colleague@example.org")
-    db_session.add(SeenCase(user_id=colleague.user.id, case_number=open_cases[1]))
+    seen_by_colleague = db_session.scalars(select(Case).where(Case.number == open_cases[1])).one()
+    mark_seen(db_session, seen_by_colleague, colleague.user.id)
     db_session.commit()
 
     # When the lawyer reads one open and one closed case
