@@ -5,15 +5,20 @@ database step by step so each size costs only its new rows. Every case has
 its own summary sealed to the lawyer and the recovery key, so each page
 decrypts what a real one would; each page is measured once with nothing
 opened yet in this process ("cold", as after unlocking or on a fresh worker)
-and then repeatedly. PostgreSQL is measured when INTAKE_BENCH_POSTGRES_URL
+and then repeatedly. A deep page is measured as a lawyer reaches it: by the
+Next link of the page before it, which carries that page's last row as a
+cursor (only the link's request is measured); one, labelled "typed", by its
+page number alone. PostgreSQL is measured when INTAKE_BENCH_POSTGRES_URL
 (default: the test database) answers; that database is reset.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -123,10 +128,31 @@ def _pages(size: int, lawyer_id: uuid.UUID) -> dict[str, str]:
         "help_kind_first": "/lawyer/?help_kind=desertion",
         "new_first": "/lawyer/?new=y",
         "new_middle": f"/lawyer/?new=y&page={last // 4}",
+        "new_middle_typed": f"/lawyer/?new=y&page={last // 4}",
         "new_last": f"/lawyer/?new=y&page={last}",
         "new_activity_last": f"/lawyer/?new=y&order=activity&page={last}",
         "new_assignee_last": f"/lawyer/?new=y&assignee={lawyer_id}&page={last}",
     }
+
+
+def _link(client: FlaskClient, path: str, rel: str) -> str | None:
+    response = client.get(path)
+    assert response.status_code == 200, path
+    found = re.search(rf'<a rel="{rel}" href="([^"]+)"', response.get_data(as_text=True))
+    return None if found is None else html.unescape(found[1])
+
+
+def _followed(client: FlaskClient, path: str) -> str:
+    """The link a lawyer follows to the page `path` names: the Next link of the page before it.
+
+    The page number goes through its own page first, which clamps it to the filter's last page.
+    """
+    before = _link(client, path, "prev")
+    if before is None:
+        return path
+    followed = _link(client, before, "next")
+    assert followed is not None, before
+    return followed
 
 
 def _measure(
@@ -176,6 +202,8 @@ def growth_curve(
             f"inbox {database}, {size} cases ({repeats} requests per page, load average {os.getloadavg()[0]:.1f}):"
         )
         for name, path in _pages(size, lawyer_id).items():
+            if "page=" in path and not name.endswith("_typed"):
+                path = _followed(client, path)
             cold, wall, cpu = _measure(client, lawyer.identity, path, repeats)
             report(
                 f"  {name}",
