@@ -331,12 +331,13 @@ def _page(
     The cursor's key stands for the row next to the page in the segment where the page
     starts (`after`) or ends (`before`), wherever that is: the counts place the page, the
     key only where a segment is read from. A page past the end, as cases went meanwhile,
-    is the last one, read by position.
+    is the last one, read by position; the first page is always the top of the list,
+    which reading by position gives at no cost.
     """
     lengths = [max(0, segment.length) for segment in rest]
     total = len(picked) + sum(lengths)
     page_count = max(1, -(-total // INBOX_PAGE_SIZE))
-    if not 1 <= page <= page_count:
+    if not 1 < page <= page_count:
         cursor = NO_CURSOR
     page = min(max(page, 1), page_count)
     start = (page - 1) * INBOX_PAGE_SIZE

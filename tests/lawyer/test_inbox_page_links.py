@@ -171,6 +171,10 @@ def test_a_case_moving_to_the_top_meanwhile_does_not_repeat_the_last_row_seen(
     assert after[:2] == [before[0], before[2]]
     # (a typed page number shows the first page's last row again)
     assert numbers_on(get(lawyer_client, "/lawyer/?order=activity&page=2"))[0] == first[-1]
+    # And Previous from there leads to the top of the list, where the moved case now is
+    previous = link(get(lawyer_client, next_link), "prev")
+    assert previous is not None and "before=" in previous
+    assert numbers_on(get(lawyer_client, previous)) == [moved, *first[:2]]
 
 
 @pytest.mark.parametrize("change", ["moved", "deleted"])
