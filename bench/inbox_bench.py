@@ -10,7 +10,10 @@ first view after the database grew is reported on its own ("first": some
 workers have not opened those summaries yet); then WARM_UPS requests let
 every worker open them, and REPEATS (more at the largest size, so that p99
 is not simply the slowest) are measured, with the workers' CPU time per
-request beside the wall clock. PostgreSQL is measured when
+request beside the wall clock. A deep page is measured as a lawyer reaches
+it: by the Next link of the page before it, which carries that page's last
+row as a cursor; one, labelled "typed", by its page number alone.
+PostgreSQL is measured when
 INTAKE_BENCH_POSTGRES_URL (default: the test database) answers; that
 database is reset.
 """
@@ -18,8 +21,10 @@ database is reset.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -140,6 +145,7 @@ def _pages(size: int, lawyer_id: uuid.UUID) -> dict[str, str]:
         "help_kind_first": "/lawyer/?help_kind=desertion",
         "new_first": "/lawyer/?new=y",
         "new_middle": f"/lawyer/?new=y&page={last // 4}",
+        "new_middle_typed": f"/lawyer/?new=y&page={last // 4}",
         "new_last": f"/lawyer/?new=y&page={last}",
         "new_activity_last": f"/lawyer/?new=y&order=activity&page={last}",
         "new_assignee_last": f"/lawyer/?new=y&assignee={lawyer_id}&page={last}",
@@ -153,6 +159,26 @@ def _get(client: Client, path: str) -> float:
     elapsed = (time.perf_counter() - started) * 1000
     assert reply.status == 200, (path, reply.status)
     return elapsed
+
+
+def _link(client: Client, path: str, rel: str) -> str | None:
+    reply = client.get(path)
+    assert reply.status == 200, (path, reply.status)
+    found = re.search(rf'<a rel="{rel}" href="([^"]+)"', reply.text)
+    return None if found is None else html.unescape(found[1])
+
+
+def _followed(client: Client, path: str) -> str:
+    """The link a lawyer follows to the page `path` names: the Next link of the page before it.
+
+    The page number goes through its own page first, which clamps it to the filter's last page.
+    """
+    before = _link(client, path, "prev")
+    if before is None:
+        return path
+    followed = _link(client, before, "next")
+    assert followed is not None, before
+    return followed
 
 
 def _measure(server: Server, client: Client, path: str, repeats: int) -> tuple[float, list[float], float]:
@@ -213,6 +239,8 @@ def growth_curve(
                 f"{views} views per page, load average {os.getloadavg()[0]:.1f}):"
             )
             for name, path in _pages(size, lawyer_id).items():
+                if "page=" in path and not name.endswith("_typed"):
+                    path = _followed(client, path)
                 first, wall, cpu_per_view = _measure(server, client, path, views)
                 report(
                     f"  {name}",

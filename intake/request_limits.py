@@ -20,6 +20,8 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
+from intake.services.inbox_cursor import ActivityKey, PageCursor
+
 # The longest form outside the uploads is a lawyer's 100,000-character reply:
 # in Cyrillic, URL-encoded, about 600 KB.
 FORM_BODY_LIMIT = 1024 * 1024
@@ -141,6 +143,23 @@ def page_argument() -> int:
     if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= LARGEST_PAGE:
         abort(400)
     return int(value)
+
+
+def page_cursor_argument() -> PageCursor:
+    """`?after=` or `?before=` from an inbox Previous or Next link; absent is none.
+
+    A garbled one, or both, is a 400 like a bad `page`: the links are the only
+    writers, so anything else was edited by hand, and refusing it keeps every
+    value the query sees one the parser wrote.
+    """
+    try:
+        after, before = (request.args.get(name) for name in ("after", "before"))
+        return PageCursor(
+            after=None if after is None else ActivityKey.parse(after),
+            before=None if before is None else ActivityKey.parse(before),
+        )
+    except ValueError:
+        abort(400)
 
 
 def init_app(app: Flask) -> None:

@@ -31,7 +31,7 @@ from intake.i18n import LANGUAGES
 from intake.lawyer.reply_upload import StorageFull, reply_recipients, streamed_reply
 from intake.models import Case, CaseStatus, User
 from intake.ratelimit import global_key
-from intake.request_limits import page_argument
+from intake.request_limits import page_argument, page_cursor_argument
 from intake.services import accounts, cases, downloads, export, lawyer_sessions, notifications, rekey
 from intake.services import search as search_service
 from intake.services.blobstore import BlobStore
@@ -152,7 +152,9 @@ def pending(staff: StaffContext) -> str:
 def inbox(staff: StaffContext) -> str:
     form = InboxFilterForm(request.args)
     form.assignee.choices = _assignee_choices(first=SelectChoice("", _("Anyone")))
-    page = inbox_page(get_session(), staff.user, staff.identity, form.filters(), page_argument())
+    page = inbox_page(
+        get_session(), staff.user, staff.identity, form.filters(), page_argument(), page_cursor_argument()
+    )
     return render_template(
         "lawyer/inbox.html",
         form=form,

@@ -26,11 +26,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, func, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from crypto import Identity
 from intake.models import Case, CaseStatus, CaseSummary, SeenCase, User
+from intake.services.inbox_cursor import NO_CURSOR, ActivityKey, PageCursor
 from intake.services.opened_summaries import HEAD_BYTES, OPENED_SUMMARIES
 from intake.services.summaries import SummaryPayload, urgency_rank
 
@@ -93,6 +94,10 @@ class InboxPage:
     total: int
     # Urgency order or the help-type filter read only the SCAN_LIMIT most recently active cases.
     scan_limited: bool
+    # The first and last rows' places, for the Previous and Next links; None for a row
+    # sorted by urgency, which has no place in an index.
+    first_key: ActivityKey | None
+    last_key: ActivityKey | None
 
 
 @dataclass(frozen=True)
@@ -107,8 +112,29 @@ class _Segment:
     length: int
     skip: int = 0
 
-    def numbers(self, session: Session, offset: int, take: int) -> list[int]:
-        """`take` numbers from `offset` on; at least `take` remain there."""
+    def numbers(
+        self,
+        session: Session,
+        offset: int,
+        take: int,
+        after: ActivityKey | None = None,
+        before: ActivityKey | None = None,
+    ) -> list[int]:
+        """`take` numbers from `offset` on; at least `take` remain there.
+
+        `after` is the row just before `offset`, `before` the one just after the last
+        taken, when a Previous or Next link says so: the read then starts from that key
+        in the index and skips nothing, however deep the page. Only the day and number
+        are compared: the unassigned filter's leading assignee_id is NULL throughout.
+        """
+        key = tuple_(Case.last_activity_day, Case.number)
+        if after is not None:
+            below = self.ids.where(key < tuple_(after.last_activity_day, after.number))
+            return [number for (number,) in session.execute(_latest_first(below, self.order).limit(take))]
+        if before is not None:
+            above = self.ids.where(key > tuple_(before.last_activity_day, before.number))
+            rows = session.execute(above.order_by(*(column.asc() for column in self.order)).limit(take))
+            return [number for (number,) in rows][::-1]
         from_end = self.length - offset - take
         if from_end < offset:
             # Nearer the end: read back from there, so the last page costs what the first
@@ -134,7 +160,14 @@ class _Candidate(NamedTuple):
     summary: SummaryPayload | None
 
 
-def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilters, page: int) -> InboxPage:
+def inbox(
+    session: Session,
+    viewer: User,
+    identity: Identity,
+    filters: InboxFilters,
+    page: int,
+    cursor: PageCursor = NO_CURSOR,
+) -> InboxPage:
     order = _activity_order(filters)
     # Numbers, not ids: a thousand ints load faster than a thousand UUIDs.
     matching = _filtered(select(Case.number), viewer, filters)
@@ -143,7 +176,7 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
         filters.order is InboxOrder.ACTIVITY or filters.status is CaseStatus.CLOSED
     ):
         everything = _Segment(matching, matching_far, order, _count_matching(session, viewer, filters))
-        return _page(session, viewer, identity, [], [everything], page, False)
+        return _page(session, viewer, identity, [], [everything], page, cursor, False)
     # 80 bytes per case, not the whole ciphertext: enough to know an opened summary again.
     head = func.substr(CaseSummary.ciphertext, 1, HEAD_BYTES).label("head")
     scan = _filtered(
@@ -194,7 +227,7 @@ def inbox(session: Session, viewer: User, identity: Identity, filters: InboxFilt
     if filters.order is InboxOrder.URGENCY:
         # sorted() is stable: within an urgency, latest activity stays first.
         picked = sorted(picked, key=lambda candidate: (candidate.closed, urgency_rank(candidate.summary)))
-    return _page(session, viewer, identity, picked, rest, page, scan_limited)
+    return _page(session, viewer, identity, picked, rest, page, cursor, scan_limited)
 
 
 def _opened(session: Session, identity: Identity, rows: Sequence[Row[Any]]) -> list[_Candidate]:
@@ -300,28 +333,52 @@ def _page(
     picked: Sequence[_Candidate],
     rest: Sequence[_Segment],
     page: int,
+    cursor: PageCursor,
     scan_limited: bool,
 ) -> InboxPage:
-    """A page of the list made of `picked` (already sorted), then each segment of `rest` in turn."""
+    """A page of the list made of `picked` (already sorted), then each segment of `rest` in turn.
+
+    The cursor's key stands for the row next to the page in the segment where the page
+    starts (`after`) or ends (`before`), wherever that is: the counts place the page, the
+    key only where a segment is read from. A page past the end, as cases went meanwhile,
+    is the last one, read by position; the first page is always the top of the list,
+    which reading by position gives at no cost.
+    """
     lengths = [max(0, segment.length) for segment in rest]
     total = len(picked) + sum(lengths)
     page_count = max(1, -(-total // INBOX_PAGE_SIZE))
+    if not 1 < page <= page_count:
+        cursor = NO_CURSOR
     page = min(max(page, 1), page_count)
     start = (page - 1) * INBOX_PAGE_SIZE
-    numbers = [candidate.number for candidate in picked[start : start + INBOX_PAGE_SIZE]]
+    picked_numbers = [candidate.number for candidate in picked[start : start + INBOX_PAGE_SIZE]]
+    numbers = list(picked_numbers)
     segment_start = len(picked)
     for segment, length in zip(rest, lengths, strict=True):
         room = INBOX_PAGE_SIZE - len(numbers)
         offset = max(start, segment_start) - segment_start
         if room and offset < length:
-            numbers += segment.numbers(session, offset, min(room, length - offset))
+            take = min(room, length - offset)
+            numbers += segment.numbers(
+                session,
+                offset,
+                take,
+                after=cursor.after if offset > 0 else None,
+                before=cursor.before if offset + take < length else None,
+            )
         segment_start += length
+    rows = _rows(session, viewer, identity, numbers)
+    keys = [
+        ActivityKey(row.last_activity_day, row.number) for row in rows if row.number not in picked_numbers
+    ]
     return InboxPage(
-        rows=_rows(session, viewer, identity, numbers),
+        rows=rows,
         page=page,
         page_count=page_count,
         total=total,
         scan_limited=scan_limited,
+        first_key=keys[0] if keys and not picked_numbers else None,
+        last_key=keys[-1] if keys else None,
     )
 
 
