@@ -507,6 +507,8 @@ def _append_item(
         # Query before attaching the item: an autoflush must not meet it half-built.
         item.seq = (session.scalar(select(func.max(Item.seq)).where(Item.case_id == case.id)) or 0) + 1
         item.case = case
+        # In the session before forget_seen's DELETE autoflushes: it is complete by now.
+        session.add(item)
         case.activity_seq += 1
         case.item_count += 1
         case.last_activity_day = today
@@ -520,7 +522,6 @@ def _append_item(
         # was closed, a lawyer has to look at it again.
         if case.status in (CaseStatus.WAITING_FOR_SUBMITTER, CaseStatus.CLOSED):
             case.status = CaseStatus.IN_PROGRESS
-        session.add(item)
 
     _publish_and_commit(session, files, add_rows)
 
