@@ -2,9 +2,14 @@
 
 Every query works on `cases` alone, through its indexes, and meets the joins
 (assignee, this lawyer's seen marker, summary) only for the rows it keeps:
-counting or skipping 100,000 cases never joins them first. "New activity
-only" probes the lawyer's seen markers (models.SeenCase) by the case number
-the index already holds.
+counting or skipping 100,000 cases never joins them first. A page of "new
+activity only" probes the lawyer's seen markers (models.SeenCase) by the
+case number the index already holds; its count is the matching cases less
+the lawyer's markers whose case matches (each marker carries its case's
+status and assignee), two counts within an index each. Previous and Next
+links carry the key of the row next to the page they lead to
+(services.inbox_cursor), so a page reached by them reads on from that key
+instead of skipping the rows before it.
 
 Ordering by last activity and the status, assignee and new-activity filters
 run in the database, and then only the rows on the page are decrypted.
