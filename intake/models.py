@@ -25,6 +25,8 @@ from sqlalchemy import (
     String,
     Uuid,
     false,
+    literal_column,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -180,6 +182,15 @@ class Case(Base):
             "last_activity_day",
             "number",
         ),
+        # Open cases alone, for the urgency order's scan: 80 % of cases are closed on an
+        # instance that has run for years. Queries must spell the condition inline (OPEN_CASE).
+        Index(
+            "ix_cases_open_last_activity_day_number",
+            "last_activity_day",
+            "number",
+            sqlite_where=text("status != 'closed'"),
+            postgresql_where=text("status != 'closed'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -205,6 +216,11 @@ class Case(Base):
     items: Mapped[list[Item]] = relationship(
         back_populates="case", order_by="Item.seq", cascade="all, delete-orphan"
     )
+
+
+# "The case is open", spelled inline as ix_cases_open_last_activity_day_number's
+# condition is: neither database uses a partial index for a condition on a bound parameter.
+OPEN_CASE = Case.status != literal_column("'closed'")
 
 
 class Item(Base):

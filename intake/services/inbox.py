@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, func, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from crypto import Identity
-from intake.models import Case, CaseStatus, CaseSummary, SeenCase, User
+from intake.models import OPEN_CASE, Case, CaseStatus, CaseSummary, SeenCase, User
 from intake.services.inbox_cursor import NO_CURSOR, ActivityKey, PageCursor
 from intake.services.opened_summaries import HEAD_BYTES, OPENED_SUMMARIES
 from intake.services.summaries import SummaryPayload, urgency_rank
@@ -49,8 +49,8 @@ _Query = Select[*tuple[Any, ...]]
 # The columns the inbox orders by, latest activity first when descending.
 _Order = tuple[InstrumentedAttribute[Any], ...]
 # Counted as a list of values, which both databases count within the status
-# indexes; listed in order as "!= closed", which walks the activity index
-# (SQLite sorts every open case for the list of values).
+# indexes; listed in order as models.OPEN_CASE, which walks the open cases'
+# activity index (SQLite sorts every open case for the list of values).
 _OPEN_STATUSES = [status for status in CaseStatus if status is not CaseStatus.CLOSED]
 # A page that skips more rows than this reads "new activity only" as "not among the
 # lawyer's seen numbers" (_filtered's `skipping_far`).
@@ -193,7 +193,7 @@ def inbox(
     if open_first:
         # Open cases first (a closed case's urgency is history), then, for the help-type
         # filter, closed ones while the limit allows: two index scans, never a sort of all.
-        scans = [scan.where(Case.status != CaseStatus.CLOSED)]
+        scans = [scan.where(OPEN_CASE)]
         if filters.help_kind is not None:
             scans.append(scan.where(Case.status == CaseStatus.CLOSED))
     else:
@@ -216,11 +216,10 @@ def inbox(
         open_count = len(scanned)
         if scan_limited:
             open_count = _count_matching(session, viewer, filters, _OPEN_STATUSES)
-            is_open = Case.status != CaseStatus.CLOSED
             rest.append(
                 _Segment(
-                    matching.where(is_open),
-                    matching_far.where(is_open),
+                    matching.where(OPEN_CASE),
+                    matching_far.where(OPEN_CASE),
                     order,
                     open_count - len(scanned),
                     skip=len(scanned),
