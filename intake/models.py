@@ -287,6 +287,29 @@ class CaseSummary(Base):
     case: Mapped[Case] = relationship()
 
 
+# A case_tallies row's assignee_key for cases nobody is assigned: a key column cannot be NULL.
+NOBODY = uuid.UUID(int=0)
+
+
+class CaseTally(Base):
+    """How many cases have each status and assignee, kept by triggers on cases (migration 0015).
+
+    Counting in an index walks every matching entry: at 100,000 cases
+    PostgreSQL took 13-17 ms for all of them and 26-31 ms for the closed
+    ones, on every inbox view. The inbox sums a few of these rows instead. The
+    database keeps them, not the application, so every write path (bulk
+    loads, retention, a lawyer deleted and their cases set to nobody, plain
+    SQL) stays counted.
+    """
+
+    __tablename__ = "case_tallies"
+
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), primary_key=True)
+    # The assignee's user id, or NOBODY; no foreign key: a deleted user's count moves to NOBODY.
+    assignee_key: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_count: Mapped[int] = mapped_column(Integer)
+
+
 class SeenCase(Base):
     """A lawyer has seen everything on this case so far; a case without their row is new to them.
 

@@ -28,14 +28,14 @@ import datetime as dt
 import enum
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Row, Select, and_, func, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from crypto import Identity
-from intake.models import OPEN_CASE, Case, CaseStatus, CaseSummary, SeenCase, User
+from intake.models import NOBODY, OPEN_CASE, Case, CaseStatus, CaseSummary, CaseTally, SeenCase, User
 from intake.services.inbox_cursor import NO_CURSOR, ActivityKey, PageCursor
 from intake.services.opened_summaries import HEAD_BYTES, OPENED_SUMMARIES
 from intake.services.summaries import SummaryPayload, urgency_rank
@@ -252,35 +252,35 @@ def _opened(session: Session, identity: Identity, rows: Sequence[Row[Any]]) -> l
     return [_Candidate(number, status is closed, summaries.get(number)) for number, status, _ in scanned]
 
 
-def _count(query: _Query) -> Select[int]:
-    return select(func.count()).select_from(query.order_by(None).subquery())
-
-
 def _count_matching(
     session: Session, viewer: User, filters: InboxFilters, statuses: Sequence[CaseStatus] | None = None
 ) -> int:
     """How many cases pass the filters (help type aside), of `statuses` if given.
 
-    "New activity only" is the cases that pass less this lawyer's seen rows whose
-    case passes (each row carries its case's status and assignee): two counts within
-    an index each. Asking of every case whether the lawyer has seen it probes
+    The cases that pass are summed from the few case_tallies rows of their
+    statuses and assignee (models.CaseTally), not counted in an index. "New
+    activity only" is those less this lawyer's seen rows whose case passes
+    (each row carries its case's status and assignee), counted within an
+    index. Asking of every case whether the lawyer has seen it probed
     seen_cases once per case: 64 ms for one lawyer's new cases at 100,000 (SQLite).
     """
-    matching = _filtered(select(Case.number), viewer, replace(filters, new_activity_only=False))
-    if statuses is not None:
-        matching = matching.where(Case.status.in_(statuses))
-    cases = session.scalar(_count(matching)) or 0
-    if not filters.new_activity_only:
-        return cases
+    tallied = select(func.coalesce(func.sum(CaseTally.case_count), 0))
     seen = select(func.count()).select_from(SeenCase).where(SeenCase.user_id == viewer.id)
     if filters.status is not None:
+        tallied = tallied.where(CaseTally.status == filters.status)
         seen = seen.where(SeenCase.case_status == filters.status)
     if statuses is not None:
+        tallied = tallied.where(CaseTally.status.in_(statuses))
         seen = seen.where(SeenCase.case_status.in_(statuses))
     if filters.unassigned_only:
+        tallied = tallied.where(CaseTally.assignee_key == NOBODY)
         seen = seen.where(SeenCase.case_assignee_id.is_(None))
     elif filters.assignee_id is not None:
+        tallied = tallied.where(CaseTally.assignee_key == filters.assignee_id)
         seen = seen.where(SeenCase.case_assignee_id == filters.assignee_id)
+    cases = session.scalar(tallied) or 0
+    if not filters.new_activity_only:
+        return cases
     return cases - (session.scalar(seen) or 0)
 
 

@@ -1,9 +1,11 @@
-"""'New activity only' counts: cases less the lawyer's seen rows, whose case copies stay right.
+"""Inbox counts: tallies of cases, less the lawyer's seen rows for "new", all kept by triggers.
 
-The inbox counts a lawyer's new cases as the matching cases less their seen
-rows whose copy of the case's status and assignee matches. These tests
-compare every count and every listed page with a count made case by case,
-after each kind of change a case's status, assignee or seen rows go through.
+The inbox sums the case_tallies rows of the matching statuses and assignee,
+and counts a lawyer's new cases as those less their seen rows whose copy of
+the case's status and assignee matches. These tests compare every count and
+every listed page with a count made case by case, and the tallies with a
+GROUP BY, after each kind of change a case's status, assignee or seen rows
+go through.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import datetime as dt
 import itertools
 
 import pytest
-from sqlalchemy import Uuid, bindparam, delete, select, text
+from sqlalchemy import Uuid, bindparam, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from config import Config
-from intake.models import Case, CaseStatus, SeenCase, User
+from intake.models import NOBODY, Case, CaseStatus, CaseTally, SeenCase, User
 from intake.services import inbox as inbox_service
 from intake.services.blobstore import BlobStore
 from intake.services.cases import add_note, assign, set_status
@@ -79,6 +81,14 @@ def assert_counts_match(session: Session, viewer: LawyerFixture, colleague: User
         )
     ).all()
     assert [(row[0], row[1]) for row in copies] == [(row[2], row[3]) for row in copies]
+    # The tallies are the cases by status and assignee
+    tallied = session.execute(select(CaseTally.status, CaseTally.assignee_key, CaseTally.case_count)).all()
+    grouped = session.execute(
+        select(Case.status, Case.assignee_id, func.count()).group_by(Case.status, Case.assignee_id)
+    ).all()
+    assert {(status, key): count for status, key, count in tallied if count} == {
+        (status, assignee_id or NOBODY): count for status, assignee_id, count in grouped
+    }
     for filters in every_filter(viewer.user, colleague):
         expected = expected_numbers(session, viewer.user, filters)
         first = inbox(session, viewer.user, viewer.identity, filters, 1)
