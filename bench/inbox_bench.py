@@ -53,7 +53,10 @@ REPEATS = 30
 # At the largest size: p99 of 100 is the second-slowest, not the slowest.
 LARGEST_REPEATS = 100
 QUICK_REPEATS = 3
-WARM_UPS = 10
+# Each worker keeps its own opened summaries; with the workers taking turns at
+# random, 10 warm-ups left one cold about one page in ten and its first view
+# (300-400 ms) became that page's p99. After 30, about one in a thousand.
+WARM_UPS = 30
 POSTGRES_URL = os.environ.get(
     "INTAKE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
