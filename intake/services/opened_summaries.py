@@ -74,10 +74,6 @@ class OpenedSummaries:
                     found[case_number] = cached[0]
         return found
 
-    def open(self, identity: Identity, case_number: int, ciphertext: bytes | None) -> SummaryPayload | None:
-        """open_summary(ciphertext, [identity.secret]), from memory when this key opened it lately."""
-        return self.open_many(identity, [(case_number, ciphertext)])[case_number]
-
     def open_many(
         self, identity: Identity, ciphertexts: Sequence[tuple[int, bytes | None]]
     ) -> dict[int, SummaryPayload | None]:

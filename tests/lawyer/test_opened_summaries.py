@@ -28,10 +28,10 @@ def test_only_the_key_that_opened_a_summary_finds_it_again() -> None:
     owner, colleague = generate_identity(), generate_identity()
     ciphertext = seal_summary(URGENT, [owner.recipient])
     opened = OpenedSummaries()
-    assert opened.open(owner, 1, ciphertext) == URGENT
+    assert opened.open_many(owner, [(1, ciphertext)])[1] == URGENT
     # The colleague's key cannot open it, and the owner's entry does not answer for them
-    assert opened.open(colleague, 1, ciphertext) is None
-    assert opened.open(owner, 1, ciphertext) == URGENT
+    assert opened.open_many(colleague, [(1, ciphertext)])[1] is None
+    assert opened.open_many(owner, [(1, ciphertext)])[1] == URGENT
     assert len(opened) == 2
     # Known again by the head of its ciphertext alone, and by nobody else's key
     assert opened.known(owner, [(1, ciphertext[:HEAD_BYTES])]) == {1: URGENT}
@@ -43,9 +43,9 @@ def test_only_the_key_that_opened_a_summary_finds_it_again() -> None:
 def test_a_resealed_summary_is_opened_afresh() -> None:
     owner = generate_identity()
     opened = OpenedSummaries()
-    assert opened.open(owner, 1, seal_summary(URGENT, [owner.recipient])) == URGENT
+    assert opened.open_many(owner, [(1, seal_summary(URGENT, [owner.recipient]))])[1] == URGENT
     calm = SummaryPayload("desertion", "weeks", "Грузия", "ru")
-    assert opened.open(owner, 1, seal_summary(calm, [owner.recipient])) == calm
+    assert opened.open_many(owner, [(1, seal_summary(calm, [owner.recipient]))])[1] == calm
 
 
 def test_entries_go_when_unused_for_the_idle_time_and_beyond_the_size_bound() -> None:
@@ -54,10 +54,10 @@ def test_entries_go_when_unused_for_the_idle_time_and_beyond_the_size_bound() ->
     opened = OpenedSummaries(max_entries=3, idle_seconds=60, clock=clock)
     ciphertexts = [seal_summary(URGENT, [owner.recipient]) for _ in range(4)]
     for ciphertext in ciphertexts:
-        opened.open(owner, 1, ciphertext)
+        opened.open_many(owner, [(1, ciphertext)])
     assert len(opened) == 3
     clock.now += 61
-    opened.open(owner, 1, ciphertexts[0])
+    opened.open_many(owner, [(1, ciphertexts[0])])
     # Everything else was idle too long: only the entry just opened is left
     assert len(opened) == 1
 
@@ -65,8 +65,8 @@ def test_entries_go_when_unused_for_the_idle_time_and_beyond_the_size_bound() ->
 def test_forget_drops_every_entry_of_that_key_and_no_other() -> None:
     owner, colleague = generate_identity(), generate_identity()
     opened = OpenedSummaries()
-    opened.open(owner, 1, seal_summary(URGENT, [owner.recipient, colleague.recipient]))
-    opened.open(colleague, 1, seal_summary(URGENT, [owner.recipient, colleague.recipient]))
+    opened.open_many(owner, [(1, seal_summary(URGENT, [owner.recipient, colleague.recipient]))])
+    opened.open_many(colleague, [(1, seal_summary(URGENT, [owner.recipient, colleague.recipient]))])
     opened.forget(owner)
     assert len(opened) == 1
 
