@@ -44,7 +44,7 @@ from intake.models import Case, CaseStatus, CaseSummary, SeenCase, Source
 from intake.services.keyring import submission_recipients
 from intake.services.summaries import SummaryPayload, seal_summary
 from tests.conftest import TEST_SECRET, make_config, reset_postgres
-from tests.factories import LawyerFixture, create_lawyer, set_recovery_key
+from tests.factories import LawyerFixture, create_lawyer, set_recovery_key, source_rows
 from tests.lawyer.helpers import totp_code
 
 SIZES = (1_000, 10_000, 30_000, 100_000)
@@ -69,15 +69,7 @@ PAGE_SIZE = 50
 
 def _add_cases(app: Flask, lawyer_id: uuid.UUID, start: int, stop: int) -> None:
     today = dt.date.today()
-    sources = [
-        {
-            "id": uuid.uuid4(),
-            "codename_lookup_id": uuid.uuid4().hex,
-            "reply_recipient": "age1x",
-            "created_day": today,
-        }
-        for _ in range(start, stop)
-    ]
+    sources = source_rows(stop - start, today)
     cases = [
         {
             "id": uuid.uuid4(),

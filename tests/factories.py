@@ -24,6 +24,14 @@ class LawyerFixture:
     totp_secret: str
 
 
+def source_rows(count: int, day: dt.date) -> list[dict[str, object]]:
+    """`count` sources for a bulk insert of cases: nobody can log in with them or be replied to."""
+    return [
+        {"id": uuid.uuid4(), "codename_lookup_id": uuid.uuid4().hex, "reply_recipient": "age1x", "created_day": day}
+        for _ in range(count)
+    ]
+
+
 def set_recovery_key(session: Session) -> Identity:
     recovery = generate_identity()
     instance_keys(session).recovery_recipient = recovery.recipient

@@ -17,7 +17,7 @@ from intake.models import Case, CaseStatus, CaseSummary, SeenCase, Source
 from intake.services import inbox as inbox_service
 from intake.services.keyring import submission_recipients
 from intake.services.summaries import SummaryPayload, seal_summary
-from tests.factories import LawyerFixture
+from tests.factories import LawyerFixture, source_rows
 
 URGENCIES = ["weeks", "danger_now", "days"]
 # Open, closed and nobody's cases; urgency sorts the most recently active open ones.
@@ -46,15 +46,7 @@ def add_cases(session: Session, lawyer: LawyerFixture, count: int) -> None:
     recipients = submission_recipients(session)
     assert recipients is not None
     today = dt.date.today()
-    sources = [
-        {
-            "id": uuid.uuid4(),
-            "codename_lookup_id": uuid.uuid4().hex,
-            "reply_recipient": "age1x",
-            "created_day": today,
-        }
-        for _ in range(count)
-    ]
+    sources = source_rows(count, today)
     cases = [
         {
             "id": uuid.uuid4(),
