@@ -96,6 +96,10 @@ def browser_encryption_settings() -> dict[str, Any] | None:
             "retrying": gettext("The connection was lost. Trying again in %(seconds)s s…", seconds="{s}"),
             "cancel": gettext("Cancel"),
             "cancelled": gettext("Sending was cancelled. Nothing was stored."),
+            "cancelledAfterPost": gettext(
+                "Sending was stopped after your request had gone out: it may have arrived. Check with "
+                "the codename above before you send again."
+            ),
             "reloadRestarts": gettext(
                 "Files are encrypted in this browser before they leave it. If you reload this page, "
                 "files start again from the beginning."

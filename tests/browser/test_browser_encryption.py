@@ -44,13 +44,17 @@ FILE_NAMES = ("повестка-маркер.pdf", "видео-маркер.mp4"
 RECEIPT = "Ваше обращение отправлено"
 
 
-def fill_in_and_send(browser: webdriver.Chrome, live_server: str, files: list[Path]) -> None:
+def fill_in(browser: webdriver.Chrome, live_server: str, files: list[Path]) -> None:
     browser.get(live_server + "/request?lang=ru")
     browser.find_element(By.CSS_SELECTOR, "input[name=help_kind][value=mobilisation]").click()
     browser.find_element(By.ID, "country").send_keys(COUNTRY)
     browser.find_element(By.CSS_SELECTOR, "input[name=urgency][value=danger_now]").click()
     browser.find_element(By.ID, "message").send_keys(MESSAGE)
     browser.find_element(By.ID, "attachments").send_keys("\n".join(str(path) for path in files))
+
+
+def fill_in_and_send(browser: webdriver.Chrome, live_server: str, files: list[Path]) -> None:
+    fill_in(browser, live_server, files)
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     # The receipt replaces the page while we look
     wait_for_main_text(browser, RECEIPT, timeout=120)
@@ -299,17 +303,12 @@ def test_cancel_stops_the_upload_and_leaves_nothing(
     app.wsgi_app = SlowChunks(app.wsgi_app)  # type: ignore[method-assign]
     browser = launch_chromium(download_dir, tmp_path / "profile", javascript=True)
     try:
-        browser.get(live_server + "/request?lang=ru")
+        fill_in(browser, live_server, files)
         # The page says before sending that a reload restarts a file
         assert (
             "Если перезагрузить страницу, файлы начнут отправляться заново"
             in browser.find_element(By.TAG_NAME, "main").text
         )
-        browser.find_element(By.CSS_SELECTOR, "input[name=help_kind][value=mobilisation]").click()
-        browser.find_element(By.ID, "country").send_keys(COUNTRY)
-        browser.find_element(By.CSS_SELECTOR, "input[name=urgency][value=danger_now]").click()
-        browser.find_element(By.ID, "message").send_keys(MESSAGE)
-        browser.find_element(By.ID, "attachments").send_keys("\n".join(str(path) for path in files))
         browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
 
         # When the submitter cancels while the video's chunks are going up
@@ -328,3 +327,61 @@ def test_cancel_stops_the_upload_and_leaves_nothing(
         assert db_session.scalars(select(Case)).first() is None
     finally:
         browser.quit()
+
+
+class AnswersFinalPostLate:
+    """Stores the final post at once but holds its answer back, as a circuit that broke
+    on the way back would, until `release` is set."""
+
+    def __init__(self, wsgi_app: WSGIApplication, final_path: str) -> None:
+        self.wsgi_app = wsgi_app
+        self.final_path = final_path
+        self.release = threading.Event()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] != "POST" or environ["PATH_INFO"] != self.final_path:
+            return self.wsgi_app(environ, start_response)
+        answer = self.wsgi_app(environ, lambda status, headers, exc_info=None: lambda data: None)
+        b"".join(answer)
+        getattr(answer, "close", lambda: None)()
+        self.release.wait(60)
+        start_response("502 Bad Gateway", [("Content-Type", "text/plain")])
+        return [b"answer lost"]
+
+
+def test_cancel_after_the_final_post_went_out_does_not_say_nothing_was_stored(
+    app: Flask, live_server: str, db_session: Session, tmp_path: Path, download_dir: Path
+) -> None:
+    readers = create_readers(db_session)
+    files = make_files(tmp_path / "files")
+    with app.test_request_context():
+        late = AnswersFinalPostLate(app.wsgi_app, url_for("submit.send_encrypted_request"))
+    app.wsgi_app = late  # type: ignore[method-assign]
+    browser = launch_chromium(download_dir, tmp_path / "profile", javascript=True)
+    try:
+        fill_in(browser, live_server, files)
+        codename = browser.find_element(By.ID, "codename").text
+        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+
+        # When the request is stored but its answer is slow to come back, and the submitter cancels
+        wait = WebDriverWait(browser, 120)
+        wait.until(lambda _driver: db_session.scalars(select(Case)).first() is not None)
+        browser.find_element(By.XPATH, "//form//button[text()='Отменить']").click()
+
+        # Then the page does not claim that nothing was stored: it says the request may have
+        # arrived, to be checked with the codename shown above, and the form can be sent again
+        wait.until(lambda driver: "возможно, он дошёл" in driver.find_element(By.TAG_NAME, "main").text)
+        main_text = browser.find_element(By.TAG_NAME, "main").text
+        assert "Ничего не сохранено" not in main_text
+        assert "проверьте это с кодовой фразой, показанной выше" in main_text
+        assert browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").is_enabled()
+        assert codename in main_text
+    finally:
+        late.release.set()
+        browser.quit()
+
+    # And the request the server stored is whole: its files were not discarded under it
+    case = db_session.scalars(select(Case)).one()
+    payload, contents = lawyer_view(app, case, readers.lawyer.identity)
+    assert payload.message == MESSAGE
+    assert contents == [path.read_bytes() for path in files]

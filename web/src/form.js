@@ -100,6 +100,7 @@ class EncryptedSending {
     this.uploadIds = [];
     this.sent = 0;
     this.total = 0;
+    this.finalPostSent = false;
   }
 
   async run() {
@@ -120,7 +121,9 @@ class EncryptedSending {
     } catch (error) {
       if (error instanceof Cancelled) {
         await this.discardUploads();
-        this.say(this.settings.text.cancelled);
+        // Once the final post has gone out, the server may have stored it and
+        // only its answer be missing: "nothing was stored" could then be false.
+        this.say(this.finalPostSent ? this.settings.text.cancelledAfterPost : this.settings.text.cancelled);
       } else {
         this.alert(error instanceof SubmitFailed && error.status === 409 ? this.settings.text.recipientsChanged : this.form.dataset.failed);
       }
@@ -316,9 +319,10 @@ class EncryptedSending {
     body.append("encrypted_summary", base64(summary));
     // One bit, so the lawyers get the content-free urgent alert; the answers stay sealed.
     body.append("urgent", urgent ? "1" : "0");
-    const response = await this.untilAnswered(() =>
-      fetch(this.settings.submitUrl, { method: "POST", body, credentials: "same-origin", signal: this.abort.signal }),
-    );
+    const response = await this.untilAnswered(() => {
+      this.finalPostSent = true;
+      return fetch(this.settings.submitUrl, { method: "POST", body, credentials: "same-origin", signal: this.abort.signal });
+    });
     if (!response.ok) throw new SubmitFailed(response.status);
     const receipt = await response.text();
     // The server's page, as a plain form post would have shown it, at the form's address.
