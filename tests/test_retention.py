@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,17 +13,19 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from config import Config, ConfigError
 from intake import create_app
 from intake.db import engine, session_factory
 from intake.models import (
+    NOBODY,
     Attachment,
     AuditEvent,
     Case,
     CaseStatus,
+    CaseTally,
     Item,
     ItemRecipient,
     SeenCase,
@@ -33,7 +37,7 @@ from intake.services.clock import utc_now
 from intake.services.retention import purge_expired_cases
 from intake.services.seen_cases import mark_seen
 from tests.conftest import make_config
-from tests.factories import LawyerFixture, create_lawyer, set_recovery_key
+from tests.factories import LawyerFixture, create_lawyer, set_recovery_key, source_rows
 from tests.lawyer.helpers import submit_directly
 from tests.submit.multipart import help_request_parts, post_parts, request_tokens
 
@@ -353,3 +357,76 @@ def test_a_purged_case_number_is_never_given_to_a_new_case(
     numbers = list(db_session.scalars(select(Case.number)))
     db_session.commit()
     assert numbers == [purged_number + 1]
+
+
+def test_a_purge_and_a_lawyers_move_wait_for_each_other_without_deadlock(
+    app: Flask, db_session: Session, store: BlobStore, lawyer: LawyerFixture
+) -> None:
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks: its writers take turns (intake.write_turns)")
+    # Given two expired closed cases, the lawyer's met first by any scan (first inserted,
+    # lowest id and number, same day) and then an unassigned one
+    old_day = TODAY - dt.timedelta(days=RETENTION_DAYS + 1)
+    sources = source_rows(2, old_day)
+    db_session.execute(insert(Source), sources)
+    db_session.execute(
+        insert(Case),
+        [
+            {
+                "id": uuid.UUID(int=number),
+                "number": number,
+                "source_id": source["id"],
+                "status": CaseStatus.CLOSED,
+                "assignee_id": assignee_id,
+                "created_day": old_day,
+                "last_activity_day": old_day,
+                "activity_seq": 1,
+                "item_count": 0,
+            }
+            for number, source, assignee_id in ((1, sources[0], lawyer.user.id), (2, sources[1], None))
+        ],
+    )
+    db_session.commit()
+
+    def tally_locked(connection: Connection, assignee_key: uuid.UUID) -> None:
+        connection.execute(
+            select(CaseTally.case_count)
+            .where(CaseTally.status == CaseStatus.CLOSED, CaseTally.assignee_key == assignee_key)
+            .with_for_update()
+        )
+
+    # And a lawyer's move between the two tallies (say, giving an unassigned closed case
+    # to the lawyer) halfway: it took the lower row, (closed, nobody), as every move does first
+    errors: list[BaseException] = []
+    with engine(app).connect() as move:
+        move.execute(text("SET lock_timeout = '20s'"))
+        tally_locked(move, NOBODY)
+
+        # When the purge starts meanwhile and has to wait
+        def purge() -> None:
+            with session_factory(app)() as purging:
+                try:
+                    purge_expired_cases(purging, store, RETENTION_DAYS, TODAY)
+                except BaseException as error:  # noqa: BLE001 - reported by the main thread
+                    errors.append(error)
+
+        purging_thread = threading.Thread(target=purge)
+        purging_thread.start()
+        with engine(app).connect() as watcher:
+            deadline = time.monotonic() + 20
+            while not watcher.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                assert time.monotonic() < deadline, "the purge never waited for the move"
+                time.sleep(0.05)
+
+        # Then the move still takes its second row, (closed, the lawyer), and commits: the purge
+        # waits holding no tally row, instead of holding the lawyer's and being aborted with it
+        tally_locked(move, lawyer.user.id)
+        move.commit()
+    purging_thread.join(30)
+    assert not purging_thread.is_alive()
+    assert errors == []
+
+    # And then the purge went on and deleted both cases, and the tallies say so
+    assert db_session.scalar(select(func.count()).select_from(Case)) == 0
+    assert db_session.scalar(select(func.coalesce(func.sum(CaseTally.case_count), 0))) == 0
+    db_session.commit()

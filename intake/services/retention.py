@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, delete, select, text
 from sqlalchemy.orm import Session
 
-from intake.models import Attachment, Case, CaseStatus, Item, Source
+from intake.models import Attachment, Case, CaseStatus, CaseTally, Item, Source
 from intake.services import audit
 from intake.services.blobstore import BlobStore
 
@@ -55,17 +55,22 @@ def purge_expired_cases(
     cases_deleted = 0
     files_deleted = 0
     while True:
+        # Locked now, before their tally rows (_lock_closed_tallies), as a lawyer's
+        # move of one case takes its row first and its tallies after.
         candidate_ids = list(
-            session.scalars(select(Case.id).where(expired).order_by(Case.number).limit(PURGE_BATCH_SIZE))
+            session.scalars(
+                select(Case.id).where(expired).order_by(Case.number).limit(PURGE_BATCH_SIZE).with_for_update()
+            )
         )
         if not candidate_ids:
             break
         blobs_by_case = _blob_names_by_case(session, candidate_ids)
+        _lock_closed_tallies(session)
         # The delete repeats the expiry condition: a case reopened, or given a
         # new item, since the select above no longer matches and is kept.
         # It is the transaction's first write, so on SQLite it also takes the
-        # write lock; on PostgreSQL it waits for and re-checks rows that a
-        # concurrent writer holds.
+        # write lock; on PostgreSQL the select's lock already waited for and
+        # re-checked rows that a concurrent writer held.
         deleted = session.execute(
             delete(Case).where(Case.id.in_(candidate_ids), expired).returning(Case.id, Case.source_id)
         ).all()
@@ -88,6 +93,24 @@ def purge_expired_cases(
         cases_deleted += len(deleted)
     sqlite_wal_busy = _truncate_sqlite_wal(session) if cases_deleted else False
     return PurgeReport(cases=cases_deleted, attachment_files=files_deleted, sqlite_wal_busy=sqlite_wal_busy)
+
+
+def _lock_closed_tallies(session: Session) -> None:
+    """Take the closed cases' tally rows now, in the order a single move takes its two.
+
+    The delete's trigger lowers one row per case, in the order it meets the
+    cases. A lawyer's move of a closed case (reassigning it, reopening it)
+    takes its two rows in (status, assignee) order. Met in another order, each
+    could hold the row the other waits for, and PostgreSQL would abort one of
+    them (tests/test_retention.py). SQLite has no row locks: its writers take
+    turns (intake.write_turns).
+    """
+    session.execute(
+        select(CaseTally.assignee_key)
+        .where(CaseTally.status == CaseStatus.CLOSED)
+        .order_by(CaseTally.status, CaseTally.assignee_key)
+        .with_for_update()
+    )
 
 
 def _expired(cutoff: dt.date) -> ColumnElement[bool]:
