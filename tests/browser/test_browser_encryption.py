@@ -366,6 +366,9 @@ def test_cancel_after_the_final_post_went_out_does_not_say_nothing_was_stored(
         # When the request is stored but its answer is slow to come back, and the submitter cancels
         wait = WebDriverWait(browser, 120)
         wait.until(lambda _driver: db_session.scalars(select(Case)).first() is not None)
+        # (while it waits, the page says that all is sent and the server's answer is awaited)
+        status = browser.find_element(By.CSS_SELECTOR, ".upload-status").text
+        assert "Всё отправлено. Ждём подтверждения от сервера" in status
         browser.find_element(By.XPATH, "//form//button[text()='Отменить']").click()
 
         # Then the page does not claim that nothing was stored: it says the request may have

@@ -321,6 +321,8 @@ class EncryptedSending {
     body.append("urgent", urgent ? "1" : "0");
     const response = await this.untilAnswered(() => {
       this.finalPostSent = true;
+      // Over Tor the answer can take a while: say that all is sent and what to wait for.
+      this.text.textContent = this.form.dataset.saving;
       return fetch(this.settings.submitUrl, { method: "POST", body, credentials: "same-origin", signal: this.abort.signal });
     });
     if (!response.ok) throw new SubmitFailed(response.status);
