@@ -33,7 +33,14 @@ LARGEST_PAGE = 1_000_000
 # These parse their own bodies and enforce their own limits while streaming
 # (INTAKE_MAX_SUBMISSION_BYTES; a ciphertext chunk's size for the chunked uploads).
 STREAMED_UPLOAD_ENDPOINTS = frozenset(
-    {"submit.send_request", "submit.send_follow_up", "submit.send_encrypted_request", "submit.append_chunk", "lawyer.reply"}
+    {
+        "submit.send_request",
+        "submit.send_follow_up",
+        "submit.send_encrypted_request",
+        "submit.send_encrypted_follow_up",
+        "submit.append_chunk",
+        "lawyer.reply",
+    }
 )
 
 

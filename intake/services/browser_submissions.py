@@ -1,4 +1,4 @@
-"""Help requests whose browser encrypted them: check the ciphertext, then store it as is.
+"""Help requests and follow-ups whose browser encrypted them: check the ciphertext, then store it as is.
 
 With JavaScript on, the page encrypts the answers (one item ciphertext) and
 each file (sent before through intake.services.chunked_uploads) to the
@@ -83,15 +83,30 @@ def read_text_form(stream: IO[bytes], boundary: bytes) -> MultiDict[str, str]:
     return fields
 
 
+@dataclass(frozen=True)
+class BrowserFollowUp:
+    """A returning submitter's message and files, sealed in their browser like a first request's."""
+
+    item_ciphertext: bytes
+    upload_ids: tuple[str, ...]
+
+
 def parse_submission(fields: MultiDict[str, str], recipients: Sequence[str]) -> BrowserSubmission:
+    follow_up = parse_follow_up(fields, recipients)
+    summary = _sealed_document(fields.get(SUMMARY_FIELD, ""), MAX_SUMMARY_PLAINTEXT_BYTES, recipients, "summary")
+    return BrowserSubmission(
+        follow_up.item_ciphertext, summary, fields.get(URGENT_FIELD) == "1", follow_up.upload_ids
+    )
+
+
+def parse_follow_up(fields: MultiDict[str, str], recipients: Sequence[str]) -> BrowserFollowUp:
     if fields.get(FINGERPRINT_FIELD) != recipient_set_fingerprint(recipients):
         raise BrowserSubmissionRefused(409, "the recipient set changed")
     item = _sealed_document(fields.get(ITEM_FIELD, ""), MAX_ITEM_PLAINTEXT_BYTES, recipients, "item")
-    summary = _sealed_document(fields.get(SUMMARY_FIELD, ""), MAX_SUMMARY_PLAINTEXT_BYTES, recipients, "summary")
     upload_ids = tuple(upload_id for upload_id in fields.get(UPLOADS_FIELD, "").split(",") if upload_id)
     if len(upload_ids) > MAX_FILES_PER_UPLOAD or len(set(upload_ids)) != len(upload_ids):
         raise BrowserSubmissionRefused(400, "the list of files is not valid")
-    return BrowserSubmission(item, summary, fields.get(URGENT_FIELD) == "1", upload_ids)
+    return BrowserFollowUp(item, upload_ids)
 
 
 def _sealed_document(encoded: str, max_plaintext_bytes: int, recipients: Sequence[str], name: str) -> bytes:
@@ -110,12 +125,12 @@ def _sealed_document(encoded: str, max_plaintext_bytes: int, recipients: Sequenc
 
 @contextmanager
 def finished_files(
-    uploads: ChunkedUploads, submission: BrowserSubmission, owned: Container[str], recipient_count: int
+    uploads: ChunkedUploads, upload_ids: Sequence[str], owned: Container[str], recipient_count: int
 ) -> Iterator[list[EncryptedFile]]:
     """Each named upload as a blob ready to publish; blobs left unpublished are deleted on exit."""
     with ExitStack() as blobs:
         files: list[EncryptedFile] = []
-        for upload_id in submission.upload_ids:
+        for upload_id in upload_ids:
             if upload_id not in owned:
                 raise BrowserSubmissionRefused(400, "a file is not an upload of this browser")
             try:

@@ -148,6 +148,18 @@ def current_login(
     return login
 
 
+def extend_login(session: Session, cookie_session: MutableMapping[str, Any], secret_key: bytes) -> None:
+    """Count this request as the logged-in source's activity, if there is one.
+
+    A follow-up's files go up in chunks for hours over Tor, and no page is
+    loaded meanwhile: without this, the session would end an hour in and the
+    follow-up sent at the end would be refused. SOURCE_SESSION_MAX_SECONDS
+    still ends it."""
+    if _SESSION_EXPIRES in cookie_session:
+        current_login(session, cookie_session, secret_key)
+        session.rollback()
+
+
 def log_out(session: Session, cookie_session: MutableMapping[str, Any], secret_key: bytes) -> None:
     """End this session and every copy of its cookie; the codename logs in again as before."""
     login = _valid_login(session, cookie_session, secret_key)

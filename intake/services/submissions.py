@@ -475,11 +475,29 @@ def add_follow_up(
     recipients: RecipientSet,
     message: str,
     files: Sequence[EncryptedFile],
+    sealed_item: bytes | None = None,
 ) -> None:
-    """Another item on the source's case, encrypted like a submission (not to the source)."""
+    """Another item on the source's case, encrypted like a submission (not to the source).
+
+    `sealed_item` is the item as the submitter's browser encrypted it (then
+    `message` is empty and the files' names are inside it)."""
     today = utc_today()
-    item = _new_item(ItemKind.FOLLOW_UP, recipients, ItemPayload(message=message), files, today)
+    item = _new_item(ItemKind.FOLLOW_UP, recipients, ItemPayload(message=message), files, today, sealed_item)
     _append_item(session, select(Case).where(Case.source_id == source_id), item, files, today)
+
+
+def is_latest_item(session: Session, source_id: uuid.UUID, ciphertext: bytes) -> bool:
+    """Whether the source's case already ends with exactly this ciphertext: a browser's follow-up
+    sent again after its answer was lost. A re-encryption never matches (age keys every file anew)."""
+    latest = session.scalar(
+        select(Item.ciphertext)
+        .join(Case, Case.id == Item.case_id)
+        .where(Case.source_id == source_id)
+        .order_by(Item.seq.desc())
+        .limit(1)
+    )
+    session.rollback()
+    return latest is not None and hmac.compare_digest(latest, ciphertext)
 
 
 @dataclass(frozen=True)

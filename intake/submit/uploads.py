@@ -27,6 +27,7 @@ from intake.ratelimit import global_key, passed_csrf_check
 from intake.services.blobstore import BlobStore
 from intake.services.chunked_uploads import ChunkedUploads, UploadRefused, UploadStatus
 from intake.services.keyring import submission_recipients
+from intake.services.sources import extend_login
 from intake.services.submissions import MAX_FILES_PER_UPLOAD
 
 # Upload ids this browser created, with their lengths: the session cookie is
@@ -164,6 +165,7 @@ def append_chunk(upload_id: str) -> Response:
     )
     if status.complete:
         uploads.check_complete(upload_id, _recipient_count())
+    extend_login(get_session(), session, current_config().secret_key)
     return _status_response(status, 204)
 
 

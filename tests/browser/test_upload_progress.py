@@ -169,7 +169,7 @@ def test_a_follow_up_with_a_file_lands_on_the_replies_page(
     wait.until(lambda driver: driver.find_element(By.CSS_SELECTOR, "main form progress"))
     wait.until(
         lambda driver: (
-            "Ваше сообщение зашифровано и отправлено юристам."
+            "Ваше сообщение зашифровано в этом браузере и отправлено юристам."
             in driver.find_element(By.TAG_NAME, "main").text
         )
     )

@@ -1,7 +1,8 @@
-// Progressive enhancement of the help-request form: with this script the
-// answers and files are encrypted here, files go up as ciphertext in
-// checksummed chunks that survive a cut connection, and the final post
-// carries only ciphertext. Without it the form posts as it always did.
+// Progressive enhancement of the help-request form and of the follow-up form
+// on the replies page: with this script the answers and files are encrypted
+// here, files go up as ciphertext in checksummed chunks that survive a cut
+// connection, and the final post carries only ciphertext. Without it the
+// forms post as they always did.
 import { encryptPaddedBytes, encryptPaddedStream } from "./encrypt.js";
 import { URGENT, itemPayloadJson, summaryJson } from "./payload.js";
 
@@ -54,6 +55,10 @@ export function enhanceForms(document) {
 function answersComplete(form, settings) {
   const data = new FormData(form);
   const filled = (name) => String(data.get(name) || "").trim() !== "";
+  if (settings.kind === "followUp") {
+    // FollowUpForm's check: a message, or at least one file.
+    return filled("message") || Array.from(form.querySelectorAll("input[type=file]")).some((input) => input.files?.length);
+  }
   if (!settings.required.every(filled)) return false;
   const contact = settings.contact;
   return !contact.choicesWithValue.includes(data.get(contact.choice)) || filled(contact.value);
@@ -116,20 +121,35 @@ class EncryptedSending {
       for (const file of files) attachments.push(await this.sendFile(file));
       const answers = this.answers();
       const item = await encryptPaddedBytes(itemPayloadJson({ ...answers, attachments }), this.settings.recipients);
-      const summary = await encryptPaddedBytes(summaryJson(answers.fields, document.documentElement.lang), this.settings.recipients);
-      await this.submit(item, summary, answers.fields.urgency === URGENT);
+      if (this.settings.kind === "followUp") {
+        await this.submit(item);
+      } else {
+        const summary = await encryptPaddedBytes(summaryJson(answers.fields, document.documentElement.lang), this.settings.recipients);
+        await this.submit(item, summary, answers.fields.urgency === URGENT);
+      }
     } catch (error) {
       if (error instanceof Cancelled) {
         await this.discardUploads();
         // Once the final post has gone out, the server may have stored it and
         // only its answer be missing: "nothing was stored" could then be false.
-        this.say(this.finalPostSent ? this.settings.text.cancelledAfterPost : this.settings.text.cancelled);
+        this.say(this.finalPostSent ? this.cancelledAfterPostText() : this.settings.text.cancelled);
       } else {
-        this.alert(error instanceof SubmitFailed && error.status === 409 ? this.settings.text.recipientsChanged : this.form.dataset.failed);
+        this.alert(this.failureText(error));
       }
       this.cancelButton.remove();
       button.disabled = false;
     }
+  }
+
+  cancelledAfterPostText() {
+    // A follow-up is never shown back to its sender, so there is nothing to check it against.
+    return this.settings.kind === "followUp" ? this.settings.text.followUpCancelledAfterPost : this.settings.text.cancelledAfterPost;
+  }
+
+  failureText(error) {
+    if (error instanceof SubmitFailed && error.status === 409) return this.settings.text.recipientsChanged;
+    if (error instanceof SubmitFailed && error.status === 403 && this.settings.kind === "followUp") return this.settings.text.loggedOut;
+    return this.form.dataset.failed;
   }
 
   tooLarge(files) {
@@ -316,9 +336,11 @@ class EncryptedSending {
     body.append("recipients_fingerprint", this.settings.fingerprint);
     body.append("encrypted_item", base64(item));
     body.append("encrypted_files", this.uploadIds.join(","));
-    body.append("encrypted_summary", base64(summary));
-    // One bit, so the lawyers get the content-free urgent alert; the answers stay sealed.
-    body.append("urgent", urgent ? "1" : "0");
+    if (summary) {
+      body.append("encrypted_summary", base64(summary));
+      // One bit, so the lawyers get the content-free urgent alert; the answers stay sealed.
+      body.append("urgent", urgent ? "1" : "0");
+    }
     const response = await this.untilAnswered(() => {
       this.finalPostSent = true;
       // Over Tor the answer can take a while: say that all is sent and what to wait for.
@@ -327,8 +349,9 @@ class EncryptedSending {
     });
     if (!response.ok) throw new SubmitFailed(response.status);
     const receipt = await response.text();
-    // The server's page, as a plain form post would have shown it, at the form's address.
-    history.replaceState(null, "", this.form.action);
+    // The server's page, as a plain form post would have shown it, at the address it would have
+    // had: the form's, or for a follow-up the replies page the post was sent on to.
+    history.replaceState(null, "", response.redirected ? response.url : this.form.action);
     document.open();
     document.write(receipt);
     document.close();
