@@ -121,6 +121,20 @@ class CapturesBodies:
         return self.wsgi_app(environ, start_response)
 
 
+def assert_only_ciphertext_went_up(capture: CapturesBodies, markers: list[str], files: list[Path], final_path: str) -> None:
+    """No captured body holds a marker (raw or URL-encoded) or file bytes, chunks did go up, and
+    the one final post to `final_path` carries its item as an age file (base64 hides nothing)."""
+    needles = [form for marker in markers for form in (marker.encode(), quote(marker).encode())]
+    needles += [path.read_bytes()[offset : offset + 64] for path in files for offset in (0, 1000)]
+    assert any(method == "PATCH" for method, _, _ in capture.bodies), "no chunk was uploaded"
+    for method, path, body in capture.bodies:
+        for needle in needles:
+            assert needle not in body, f"{method} {path} carries plaintext"
+    [(_, _, final)] = [entry for entry in capture.bodies if entry[1] == final_path]
+    item = base64.b64decode(re.search(rb'name="encrypted_item"\r\n\r\n([^\r]+)', final).group(1))  # type: ignore[union-attr]
+    check_age_file(item, len(item), expected_recipients=2)
+
+
 def test_with_javascript_on_no_request_body_holds_the_text_names_or_file_bytes(
     app: Flask, live_server: str, db_session: Session, tmp_path: Path, download_dir: Path
 ) -> None:
@@ -134,17 +148,9 @@ def test_with_javascript_on_no_request_body_holds_the_text_names_or_file_bytes(
     finally:
         browser.quit()
 
-    markers = [TEXT_MARKER, COUNTRY, "Вторая строка", *FILE_NAMES, "маркер"]
-    needles = [form for marker in markers for form in (marker.encode(), quote(marker).encode())]
-    needles += [path.read_bytes()[offset : offset + 64] for path in files for offset in (0, 1000)]
-    assert any(method == "PATCH" for method, _, _ in capture.bodies), "no chunk was uploaded"
-    for method, path, body in capture.bodies:
-        for needle in needles:
-            assert needle not in body, f"{method} {path} carries plaintext"
-    # And the one text post carries ciphertext only: the item is an age file, base64 hides nothing
-    [(_, _, final)] = [entry for entry in capture.bodies if entry[1] == "/request/encrypted"]
-    item = base64.b64decode(re.search(rb'name="encrypted_item"\r\n\r\n([^\r]+)', final).group(1))  # type: ignore[union-attr]
-    check_age_file(item, len(item), expected_recipients=2)
+    assert_only_ciphertext_went_up(
+        capture, [TEXT_MARKER, COUNTRY, "Вторая строка", *FILE_NAMES, "маркер"], files, "/request/encrypted"
+    )
     case = db_session.scalars(select(Case)).one()
     assert decrypt_item(case.items[0], readers.lawyer.identity).message == MESSAGE
 
