@@ -83,7 +83,5 @@ def streamed_reply(recipients: Sequence[str], token_field: str) -> Iterator[Rece
         raise StorageFull
     # Every other staff route stops reading at intake.request_limits.FORM_BODY_LIMIT.
     body = streamed_body(limits.max_body_bytes)
-    with receive_upload(
-        body, boundary, limits, recipients, store, _token_checker(token_field)
-    ) as upload:
+    with receive_upload(body, boundary, limits, recipients, store, _token_checker(token_field)) as upload:
         yield upload

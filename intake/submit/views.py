@@ -201,9 +201,7 @@ def _streamed_upload(
         raise StorageFull
     # Every other route stops reading at intake.request_limits.FORM_BODY_LIMIT.
     body = streamed_body(limits.max_body_bytes)
-    with receive_upload(
-        body, boundary, limits, recipients.recipients, store, check_before_storing
-    ) as upload:
+    with receive_upload(body, boundary, limits, recipients.recipients, store, check_before_storing) as upload:
         yield upload
 
 
