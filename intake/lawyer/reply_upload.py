@@ -27,7 +27,7 @@ from intake.request_limits import streamed_body
 from intake.services import cases
 from intake.services.blobstore import BlobStore
 from intake.services.keyring import RecipientSet
-from intake.services.multipart_stream import MalformedUpload, UploadTooLarge
+from intake.services.multipart_stream import UploadTooLarge, form_boundary
 from intake.services.submissions import ReceivedUpload, receive_upload, upload_limits
 
 
@@ -77,15 +77,11 @@ def streamed_reply(recipients: Sequence[str], token_field: str) -> Iterator[Rece
     limits = upload_limits(config)
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         raise UploadTooLarge(limits.max_files_total_bytes)
-    boundary = request.mimetype_params.get("boundary", "")
-    if request.mimetype != "multipart/form-data" or not boundary:
-        raise MalformedUpload("not a multipart form")
+    boundary = form_boundary(request.mimetype, request.mimetype_params)
     store = BlobStore(config.blob_dir)
     if not store.has_room_for(request.content_length or limits.max_body_bytes):
         raise StorageFull
     # Every other staff route stops reading at intake.request_limits.FORM_BODY_LIMIT.
     body = streamed_body(limits.max_body_bytes)
-    with receive_upload(
-        body, boundary.encode("latin-1"), limits, recipients, store, _token_checker(token_field)
-    ) as upload:
+    with receive_upload(body, boundary, limits, recipients, store, _token_checker(token_field)) as upload:
         yield upload

@@ -11,7 +11,7 @@ reading, before more of the body is accepted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, TypeVar
 
@@ -229,6 +229,18 @@ class FileReader:
             raise UploadTooLarge(self._max_bytes)
         self._counted += len(data)
         self._stream.count_file_bytes(len(data))
+
+
+def form_boundary(mimetype: str, params: Mapping[str, str]) -> bytes:
+    """The boundary of a multipart/form-data Content-Type.
+
+    RFC 2046 boundaries are ASCII; Werkzeug decodes an RFC 2231 `boundary*=`
+    to any character, which is no form's.
+    """
+    boundary = params.get("boundary", "")
+    if mimetype != "multipart/form-data" or not boundary or not boundary.isascii():
+        raise MalformedUpload("not a multipart form")
+    return boundary.encode("ascii")
 
 
 def clean_filename(raw: str) -> str:

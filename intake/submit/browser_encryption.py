@@ -38,7 +38,7 @@ from intake.services.browser_submissions import (
 )
 from intake.services.chunked_uploads import ChunkedUploads
 from intake.services.form_codenames import FORM_CODENAME_FIELD
-from intake.services.multipart_stream import MalformedUpload
+from intake.services.multipart_stream import form_boundary
 from intake.services.sources import current_login
 from intake.services.submissions import (
     SealedInBrowser,
@@ -218,7 +218,4 @@ def send_encrypted_follow_up() -> ResponseReturnValue:
 
 
 def _text_form() -> MultiDict[str, str]:
-    boundary = request.mimetype_params.get("boundary", "")
-    if request.mimetype != "multipart/form-data" or not boundary:
-        raise MalformedUpload("not a multipart form")
-    return read_text_form(request.stream, boundary.encode("latin-1"))
+    return read_text_form(request.stream, form_boundary(request.mimetype, request.mimetype_params))

@@ -57,7 +57,7 @@ from intake.services.kept_files import (
     reopen_kept_files,
 )
 from intake.services.keyring import RecipientSet, submission_recipients
-from intake.services.multipart_stream import MalformedUpload, UploadInterrupted, UploadTooLarge
+from intake.services.multipart_stream import MalformedUpload, UploadInterrupted, UploadTooLarge, form_boundary
 from intake.services.sources import (
     SourceLogin,
     current_login,
@@ -193,9 +193,7 @@ def _streamed_upload(
     limits = upload_limits(current_config())
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         raise UploadTooLarge(limits.max_files_total_bytes)
-    boundary = request.mimetype_params.get("boundary", "")
-    if request.mimetype != "multipart/form-data" or not boundary:
-        raise MalformedUpload("not a multipart form")
+    boundary = form_boundary(request.mimetype, request.mimetype_params)
     store = BlobStore(current_config().blob_dir)
     # Browsers always send Content-Length with a form; without one, assume the largest.
     if not store.has_room_for(request.content_length or limits.max_body_bytes):
@@ -203,9 +201,7 @@ def _streamed_upload(
         raise StorageFull
     # Every other route stops reading at intake.request_limits.FORM_BODY_LIMIT.
     body = streamed_body(limits.max_body_bytes)
-    with receive_upload(
-        body, boundary.encode("latin-1"), limits, recipients.recipients, store, check_before_storing
-    ) as upload:
+    with receive_upload(body, boundary, limits, recipients.recipients, store, check_before_storing) as upload:
         yield upload
 
 
