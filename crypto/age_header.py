@@ -15,6 +15,8 @@ import binascii
 import re
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
 from crypto.padding import MIN_PADDED_LENGTH, padded_length, padme
 
 VERSION_LINE = b"age-encryption.org/v1"
@@ -26,6 +28,10 @@ CHUNK_CIPHERTEXT = CHUNK_PLAINTEXT + TAG_LENGTH
 # An X25519 share and body are 32 bytes: 43 characters of unpadded base64.
 _KEY_TEXT_LENGTH = 43
 _BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/]{43}")
+# X25519 clamps every scalar to a multiple of the cofactor, so a share makes
+# the all-zero secret (which every age decryptor refuses) with this throwaway
+# key exactly when it makes it with a lawyer's: no key is needed to see it.
+_PROBE_KEY = X25519PrivateKey.generate()
 
 
 class MalformedAgeFile(ValueError):
@@ -86,7 +92,7 @@ def parse_header(head: bytes, max_stanzas: int) -> tuple[int, int]:
         arguments = line[3:].split(b" ")
         if arguments[0] != X25519_TYPE or len(arguments) != 2:
             raise MalformedAgeFile("only X25519 stanzas are accepted")
-        _check_key_text(arguments[1], "X25519 share")
+        _check_share(_check_key_text(arguments[1], "X25519 share"))
         _check_key_text(lines.next(), "X25519 body")
         stanzas += 1
         if stanzas > max_stanzas:
@@ -111,7 +117,14 @@ def is_padded_length(length: int) -> bool:
     return length == MIN_PADDED_LENGTH or (length > MIN_PADDED_LENGTH and padme(length) == length)
 
 
-def _check_key_text(text: bytes, what: str) -> None:
+def _check_share(share: bytes) -> None:
+    try:
+        _PROBE_KEY.exchange(X25519PublicKey.from_public_bytes(share))
+    except ValueError:
+        raise MalformedAgeFile("X25519 share is a low-order point") from None
+
+
+def _check_key_text(text: bytes, what: str) -> bytes:
     if not _BASE64_TEXT.fullmatch(text):
         raise MalformedAgeFile(f"{what} is not 32 bytes of base64")
     try:
@@ -121,6 +134,7 @@ def _check_key_text(text: bytes, what: str) -> None:
     # Canonical encoding only: the unused low bits of the last character are zero.
     if base64.b64encode(raw).rstrip(b"=") != text:
         raise MalformedAgeFile(f"{what} is not canonical base64")
+    return raw
 
 
 class _Lines:
