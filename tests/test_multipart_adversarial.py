@@ -184,6 +184,13 @@ def test_one_part_more_than_the_form_has_is_refused(fields: list[bytes], refusal
         _received(_SplitBody(_form(*fields), [7]))
 
 
+@pytest.mark.parametrize("raw_filename", [" ", "\t \t", "папка/", "\x01\x02"])
+def test_a_file_whose_name_cleans_to_nothing_is_kept_as_unnamed(raw_filename: str) -> None:
+    # Not an empty input: its bytes are the submitter's file, not a reason to refuse the form.
+    body = _SplitBody(_form(_field("attachments", b"evidence", raw_filename)), [7])
+    assert _received(body) == [("unnamed", b"evidence")]
+
+
 def test_file_inputs_left_empty_are_skipped_and_count_as_no_file() -> None:
     # What a browser sends for an empty file input; any number of them is not a file.
     empty_inputs = [_field("attachments", b"", "") for _ in range(10)]

@@ -28,6 +28,8 @@ _T = TypeVar("_T")
 READ_CHUNK_BYTES = 1024 * 1024
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_FILENAME_CHARS = 255
+# What a file is called whose name had nothing printable left.
+UNNAMED_FILE = "unnamed"
 
 
 class MalformedUpload(ValueError):
@@ -118,10 +120,11 @@ class MultipartStream:
                 yield self._text_part(headers)
 
     def _file_part(self, headers: PartHeaders, raw_filename: str) -> FilePart | None:
-        filename = clean_filename(raw_filename)
-        if not filename:
+        if not raw_filename:
             FileReader(self, max_bytes=0).skip_rest()
             return None
+        # A name of spaces or control characters only is still a file the submitter chose.
+        filename = clean_filename(raw_filename) or UNNAMED_FILE
         self._file_count += 1
         if self._file_count > self._limits.max_files:
             raise UploadTooLarge(None)
