@@ -14,7 +14,7 @@ import base64
 import hashlib
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -86,7 +86,11 @@ def _integrity(path: Path) -> str:
     return "sha384-" + base64.b64encode(digest).decode("ascii")
 
 
-def browser_encryption_settings(kind: str = "request") -> dict[str, Any] | None:
+# Which form the script enhances: the help request, or a returning submitter's follow-up.
+EncryptedForm = Literal["request", "followUp"]
+
+
+def browser_encryption_settings(kind: EncryptedForm) -> dict[str, Any] | None:
     """What the script needs, published as JSON on the request page (`kind` "request") or the
     replies page ("followUp"); None when not accepting."""
     recipients = current_recipients()
